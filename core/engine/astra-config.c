@@ -1,0 +1,556 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "astra-config.h"
+
+/* config files are written by hand: anything bigger is a mistake */
+#define ASTRA_CONFIG_MAX_FILE_SIZE (4 * 1024 * 1024)
+#define ASTRA_WEBHOOK_GROUP_PREFIX "webhook "
+
+static const char *const astra_daemon_keys[] = {
+    "listen",
+    "state-dir",
+    "plugin-dir",
+    "webhooks-dir",
+    "max-body-size",
+    "shutdown-timeout",
+    NULL,
+};
+
+/* where each group and key was written, for messages an admin can act on */
+typedef struct {
+	char *path;
+	GHashTable *lines; /* "GROUP\nKEY" or "GROUP\n" -> line number */
+} AstraConfigFile;
+
+struct _AstraConfig {
+	GObject parent_instance;
+	char *path;
+	char *dir;
+	GInetSocketAddress *listen;
+	char *state_dir;
+	char *plugin_dir;
+	gsize max_body_size;
+	guint shutdown_timeout;
+	GPtrArray *webhooks; /* AstraWebhookConfig */
+	GHashTable *files;   /* path -> AstraConfigFile */
+};
+
+G_DEFINE_FINAL_TYPE (AstraConfig, astra_config, G_TYPE_OBJECT)
+
+static void
+astra_config_file_free (AstraConfigFile *file)
+{
+	g_free (file->path);
+	g_hash_table_unref (file->lines);
+	g_free (file);
+}
+
+static void
+astra_webhook_config_free (AstraWebhookConfig *wc)
+{
+	g_free (wc->name);
+	g_free (wc->group);
+	g_free (wc->file);
+	g_key_file_unref (wc->keyfile);
+	g_free (wc);
+}
+
+static void
+astra_config_finalize (GObject *object)
+{
+	AstraConfig *self = ASTRA_CONFIG (object);
+
+	g_free (self->path);
+	g_free (self->dir);
+	g_clear_object (&self->listen);
+	g_free (self->state_dir);
+	g_free (self->plugin_dir);
+	g_ptr_array_unref (self->webhooks);
+	g_hash_table_unref (self->files);
+	G_OBJECT_CLASS (astra_config_parent_class)->finalize (object);
+}
+
+static void
+astra_config_class_init (AstraConfigClass *klass)
+{
+	G_OBJECT_CLASS (klass)->finalize = astra_config_finalize;
+}
+
+static void
+astra_config_init (AstraConfig *self)
+{
+	self->max_body_size = ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE;
+	self->shutdown_timeout = ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
+	self->webhooks = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_webhook_config_free);
+	self->files = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+					     (GDestroyNotify) astra_config_file_free);
+}
+
+char *
+astra_config_locate (AstraConfig *self, const char *file, const char *group, const char *key)
+{
+	AstraConfigFile *cf = g_hash_table_lookup (self->files, file);
+	GString *str = g_string_new (file);
+	guint line = 0;
+
+	if (cf != NULL && group != NULL) {
+		g_autofree char *lookup = g_strdup_printf ("%s\n%s", group, key != NULL ? key : "");
+		line = GPOINTER_TO_UINT (g_hash_table_lookup (cf->lines, lookup));
+		if (line == 0 && key != NULL) {
+			g_autofree char *group_lookup = g_strdup_printf ("%s\n", group);
+			line = GPOINTER_TO_UINT (g_hash_table_lookup (cf->lines, group_lookup));
+		}
+	}
+	if (line > 0)
+		g_string_append_printf (str, ":%u", line);
+	if (group != NULL)
+		g_string_append_printf (str, ": [%s]", group);
+	if (key != NULL)
+		g_string_append_printf (str, " %s", key);
+	return g_string_free (str, FALSE);
+}
+
+static void G_GNUC_PRINTF (6, 7)
+astra_config_add_error (AstraConfig *self,
+			GPtrArray *errors,
+			const char *file,
+			const char *group,
+			const char *key,
+			const char *format,
+			...)
+{
+	g_autofree char *location = astra_config_locate (self, file, group, key);
+	g_autofree char *message = NULL;
+	va_list args;
+
+	va_start (args, format);
+	message = g_strdup_vprintf (format, args);
+	va_end (args);
+	g_ptr_array_add (errors, g_strdup_printf ("%s: %s", location, message));
+}
+
+/* GKeyFile forgets line numbers and silently lets a repeated key win: scan the text ourselves */
+static void
+astra_config_scan_lines (AstraConfig *self, AstraConfigFile *cf, const char *text, GPtrArray *errors)
+{
+	g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+	g_autofree char *group = NULL;
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const char *line = lines[i];
+		const char *eq;
+
+		while (g_ascii_isspace (*line))
+			line++;
+		if (*line == '#' || *line == '\0')
+			continue;
+		if (*line == '[') {
+			const char *end = strrchr (line, ']');
+			if (end == NULL)
+				continue;
+			g_free (group);
+			group = g_strndup (line + 1, (gsize) (end - line - 1));
+			g_hash_table_insert (cf->lines, g_strdup_printf ("%s\n", group), GUINT_TO_POINTER (i + 1));
+			continue;
+		}
+		eq = strchr (line, '=');
+		if (eq == NULL || group == NULL)
+			continue;
+		{
+			g_autofree char *key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
+			g_autofree char *lookup = g_strdup_printf ("%s\n%s", group, key);
+			guint previous = GPOINTER_TO_UINT (g_hash_table_lookup (cf->lines, lookup));
+
+			if (previous != 0) {
+				g_ptr_array_add (errors,
+						 g_strdup_printf ("%s:%u: [%s] %s: set again (first set on line %u); keep one",
+								  cf->path, i + 1, group, key, previous));
+				continue;
+			}
+			g_hash_table_insert (cf->lines, g_steal_pointer (&lookup), GUINT_TO_POINTER (i + 1));
+		}
+	}
+}
+
+static GKeyFile *
+astra_config_read_file (AstraConfig *self, const char *path, GPtrArray *errors)
+{
+	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+	g_autoptr(GError) error_local = NULL;
+	g_autofree char *text = NULL;
+	AstraConfigFile *cf;
+	gsize len = 0;
+
+	if (!g_file_get_contents (path, &text, &len, &error_local)) {
+		g_ptr_array_add (errors, g_strdup_printf ("%s: %s", path, error_local->message));
+		return NULL;
+	}
+	if (len > ASTRA_CONFIG_MAX_FILE_SIZE) {
+		g_ptr_array_add (errors, g_strdup_printf ("%s: larger than %u bytes", path,
+							  (guint) ASTRA_CONFIG_MAX_FILE_SIZE));
+		return NULL;
+	}
+	if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, (gssize) len, NULL)) {
+		g_ptr_array_add (errors, g_strdup_printf ("%s: not a UTF-8 text file", path));
+		return NULL;
+	}
+	cf = g_new0 (AstraConfigFile, 1);
+	cf->path = g_strdup (path);
+	cf->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	g_hash_table_replace (self->files, cf->path, cf);
+	astra_config_scan_lines (self, cf, text, errors);
+
+	if (!g_key_file_load_from_data (keyfile, text, len, G_KEY_FILE_NONE, &error_local)) {
+		g_ptr_array_add (errors, g_strdup_printf ("%s: %s", path, error_local->message));
+		return NULL;
+	}
+	return g_steal_pointer (&keyfile);
+}
+
+static char *
+astra_config_resolve_path (const char *base_dir, const char *path)
+{
+	if (g_path_is_absolute (path))
+		return g_canonicalize_filename (path, NULL);
+	return g_canonicalize_filename (path, base_dir);
+}
+
+static gboolean
+astra_webhook_name_is_valid (const char *name)
+{
+	gsize len = strlen (name);
+
+	if (len == 0 || len > 64)
+		return FALSE;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+astra_config_add_webhook (AstraConfig *self,
+			  GKeyFile *keyfile,
+			  const char *path,
+			  const char *group,
+			  GPtrArray *errors)
+{
+	const char *name = group + strlen (ASTRA_WEBHOOK_GROUP_PREFIX);
+	g_autofree char *dir = g_path_get_dirname (path);
+	g_auto(GStrv) keys = NULL;
+	AstraWebhookConfig *wc;
+
+	if (!astra_webhook_name_is_valid (name)) {
+		astra_config_add_error (self, errors, path, group, NULL,
+					"webhook names are 1 to 64 characters from A-Z a-z 0-9 . _ -");
+		return;
+	}
+	for (guint i = 0; i < self->webhooks->len; i++) {
+		AstraWebhookConfig *other = g_ptr_array_index (self->webhooks, i);
+		if (g_strcmp0 (other->name, name) == 0) {
+			g_autofree char *first = astra_config_locate (self, other->file, other->group, NULL);
+			astra_config_add_error (self, errors, path, group, NULL,
+						"webhook '%s' is already defined at %s", name, first);
+			return;
+		}
+	}
+
+	/* a *-file path means the same thing whichever folder the daemon runs from */
+	keys = g_key_file_get_keys (keyfile, group, NULL, NULL);
+	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		g_autofree char *value = NULL;
+		g_autofree char *resolved = NULL;
+
+		if (!g_str_has_suffix (keys[i], "-file"))
+			continue;
+		value = g_key_file_get_string (keyfile, group, keys[i], NULL);
+		if (value == NULL || value[0] == '\0') {
+			astra_config_add_error (self, errors, path, group, keys[i], "empty path");
+			continue;
+		}
+		resolved = astra_config_resolve_path (dir, value);
+		g_key_file_set_string (keyfile, group, keys[i], resolved);
+	}
+
+	wc = g_new0 (AstraWebhookConfig, 1);
+	wc->name = g_strdup (name);
+	wc->group = g_strdup (group);
+	wc->file = g_strdup (path);
+	wc->keyfile = g_key_file_ref (keyfile);
+	g_ptr_array_add (self->webhooks, wc);
+}
+
+static gboolean
+astra_config_parse_size (const char *value, gsize *out)
+{
+	guint64 number = 0;
+	char *end = NULL;
+
+	if (!g_ascii_isdigit (value[0]))
+		return FALSE;
+	number = g_ascii_strtoull (value, &end, 10);
+	if (g_ascii_strcasecmp (end, "k") == 0 || g_ascii_strcasecmp (end, "KiB") == 0)
+		number *= 1024;
+	else if (g_ascii_strcasecmp (end, "M") == 0 || g_ascii_strcasecmp (end, "MiB") == 0)
+		number *= 1024 * 1024;
+	else if (*end != '\0')
+		return FALSE;
+	*out = (gsize) number;
+	return TRUE;
+}
+
+static GInetSocketAddress *
+astra_config_parse_listen (const char *value, GError **error)
+{
+	g_autofree char *host = NULL;
+	g_autoptr(GInetAddress) address = NULL;
+	const char *colon;
+	guint64 port = 0;
+
+	/* an address, not a name: binding must not depend on DNS at boot */
+	if (value[0] == '[') {
+		const char *end = strchr (value, ']');
+		if (end == NULL || end[1] != ':') {
+			g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				     "expected ADDRESS:PORT, e.g. 127.0.0.1:8470 or [::1]:8470");
+			return NULL;
+		}
+		host = g_strndup (value + 1, (gsize) (end - value - 1));
+		colon = end + 1;
+	} else {
+		colon = strrchr (value, ':');
+		if (colon == NULL) {
+			g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				     "expected ADDRESS:PORT, e.g. 127.0.0.1:8470 or [::1]:8470");
+			return NULL;
+		}
+		host = g_strndup (value, (gsize) (colon - value));
+	}
+	address = g_inet_address_new_from_string (host);
+	if (address == NULL) {
+		g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			     "'%s' is not an IP address", host);
+		return NULL;
+	}
+	if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL)) {
+		g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			     "'%s' is not a port number (0-65535; 0 picks a free port)", colon + 1);
+		return NULL;
+	}
+	return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (address, (guint16) port));
+}
+
+static void
+astra_config_read_daemon_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray *errors, char **webhooks_dir)
+{
+	g_auto(GStrv) keys = g_key_file_get_keys (keyfile, "daemon", NULL, NULL);
+
+	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		const char *key = keys[i];
+		g_autofree char *value = g_key_file_get_string (keyfile, "daemon", key, NULL);
+
+		if (!g_strv_contains (astra_daemon_keys, key)) {
+			g_autofree char *known = g_strjoinv (", ", (GStrv) astra_daemon_keys);
+			astra_config_add_error (self, errors, self->path, "daemon", key,
+						"unknown key (known keys: %s)", known);
+			continue;
+		}
+		if (value == NULL || value[0] == '\0') {
+			astra_config_add_error (self, errors, self->path, "daemon", key, "empty value");
+			continue;
+		}
+		if (g_strcmp0 (key, "listen") == 0) {
+			g_autoptr(GError) error_local = NULL;
+			g_clear_object (&self->listen);
+			self->listen = astra_config_parse_listen (value, &error_local);
+			if (self->listen == NULL)
+				astra_config_add_error (self, errors, self->path, "daemon", key,
+							"%s", error_local->message);
+		} else if (g_strcmp0 (key, "state-dir") == 0) {
+			g_free (self->state_dir);
+			self->state_dir = astra_config_resolve_path (self->dir, value);
+		} else if (g_strcmp0 (key, "plugin-dir") == 0) {
+			g_free (self->plugin_dir);
+			self->plugin_dir = astra_config_resolve_path (self->dir, value);
+		} else if (g_strcmp0 (key, "webhooks-dir") == 0) {
+			g_free (*webhooks_dir);
+			*webhooks_dir = astra_config_resolve_path (self->dir, value);
+		} else if (g_strcmp0 (key, "max-body-size") == 0) {
+			gsize size = 0;
+			if (!astra_config_parse_size (value, &size) || size < 1024 || size > 64 * 1024 * 1024)
+				astra_config_add_error (self, errors, self->path, "daemon", key,
+							"'%s' is not a size from 1K to 64M (bytes, or with a K or M suffix)",
+							value);
+			else
+				self->max_body_size = size;
+		} else if (g_strcmp0 (key, "shutdown-timeout") == 0) {
+			guint64 seconds = 0;
+			if (!g_ascii_string_to_unsigned (value, 10, 0, 300, &seconds, NULL))
+				astra_config_add_error (self, errors, self->path, "daemon", key,
+							"'%s' is not a number of seconds from 0 to 300", value);
+			else
+				self->shutdown_timeout = (guint) seconds;
+		}
+	}
+}
+
+static gint
+astra_str_compare (gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+astra_config_read_webhooks_dir (AstraConfig *self, const char *dir_path, GPtrArray *errors)
+{
+	g_autoptr(GDir) dir = NULL;
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+	const char *name;
+
+	if (!g_file_test (dir_path, G_FILE_TEST_EXISTS))
+		return;
+	dir = g_dir_open (dir_path, 0, &error_local);
+	if (dir == NULL) {
+		g_ptr_array_add (errors, g_strdup_printf ("%s: %s", dir_path, error_local->message));
+		return;
+	}
+	/* only *.conf: editor backups and package manager leftovers must not become webhooks */
+	while ((name = g_dir_read_name (dir)) != NULL) {
+		if (g_str_has_suffix (name, ".conf") && name[0] != '.')
+			g_ptr_array_add (names, g_strdup (name));
+	}
+	g_ptr_array_sort (names, astra_str_compare);
+
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *path = g_build_filename (dir_path, g_ptr_array_index (names, i), NULL);
+		g_autoptr(GKeyFile) keyfile = astra_config_read_file (self, path, errors);
+		g_auto(GStrv) groups = NULL;
+
+		if (keyfile == NULL)
+			continue;
+		groups = g_key_file_get_groups (keyfile, NULL);
+		for (guint j = 0; groups[j] != NULL; j++) {
+			if (!g_str_has_prefix (groups[j], ASTRA_WEBHOOK_GROUP_PREFIX)) {
+				astra_config_add_error (self, errors, path, groups[j], NULL,
+							"only [webhook NAME] groups belong in %s", dir_path);
+				continue;
+			}
+			astra_config_add_webhook (self, keyfile, path, groups[j], errors);
+		}
+	}
+}
+
+AstraConfig *
+astra_config_load (const char *path, GPtrArray *errors)
+{
+	g_autoptr(AstraConfig) self = g_object_new (ASTRA_TYPE_CONFIG, NULL);
+	g_autoptr(GKeyFile) keyfile = NULL;
+	g_autofree char *webhooks_dir = NULL;
+	g_auto(GStrv) groups = NULL;
+	guint n_errors = errors->len;
+
+	g_return_val_if_fail (path != NULL, NULL);
+
+	self->path = astra_config_resolve_path (NULL, path);
+	self->dir = g_path_get_dirname (self->path);
+	self->state_dir = g_strdup (ASTRA_STATE_DIR);
+	self->plugin_dir = g_strdup (ASTRA_PLUGIN_DIR);
+	self->listen = astra_config_parse_listen (ASTRA_CONFIG_DEFAULT_LISTEN, NULL);
+	webhooks_dir = g_build_filename (self->dir, "webhooks.d", NULL);
+
+	keyfile = astra_config_read_file (self, self->path, errors);
+	if (keyfile == NULL)
+		return NULL;
+
+	groups = g_key_file_get_groups (keyfile, NULL);
+	for (guint i = 0; groups[i] != NULL; i++) {
+		if (g_strcmp0 (groups[i], "daemon") == 0)
+			astra_config_read_daemon_group (self, keyfile, errors, &webhooks_dir);
+		else if (g_str_has_prefix (groups[i], ASTRA_WEBHOOK_GROUP_PREFIX))
+			astra_config_add_webhook (self, keyfile, self->path, groups[i], errors);
+		else
+			astra_config_add_error (self, errors, self->path, groups[i], NULL,
+						"unknown group (expected [daemon] or [webhook NAME])");
+	}
+	astra_config_read_webhooks_dir (self, webhooks_dir, errors);
+
+	if (errors->len > n_errors)
+		return NULL;
+	return g_steal_pointer (&self);
+}
+
+const char *
+astra_config_get_path (AstraConfig *self)
+{
+	return self->path;
+}
+
+GInetSocketAddress *
+astra_config_get_listen_address (AstraConfig *self)
+{
+	return self->listen;
+}
+
+const char *
+astra_config_get_state_dir (AstraConfig *self)
+{
+	return self->state_dir;
+}
+
+const char *
+astra_config_get_plugin_dir (AstraConfig *self)
+{
+	return self->plugin_dir;
+}
+
+gsize
+astra_config_get_max_body_size (AstraConfig *self)
+{
+	return self->max_body_size;
+}
+
+guint
+astra_config_get_shutdown_timeout (AstraConfig *self)
+{
+	return self->shutdown_timeout;
+}
+
+GPtrArray *
+astra_config_get_webhooks (AstraConfig *self)
+{
+	return self->webhooks;
+}
+
+gboolean
+astra_config_set_listen (AstraConfig *self, const char *listen, GError **error)
+{
+	GInetSocketAddress *address = astra_config_parse_listen (listen, error);
+
+	if (address == NULL)
+		return FALSE;
+	g_clear_object (&self->listen);
+	self->listen = address;
+	return TRUE;
+}
+
+void
+astra_config_set_state_dir (AstraConfig *self, const char *dir)
+{
+	g_free (self->state_dir);
+	self->state_dir = astra_config_resolve_path (NULL, dir);
+}
+
+void
+astra_config_set_plugin_dir (AstraConfig *self, const char *dir)
+{
+	g_free (self->plugin_dir);
+	self->plugin_dir = astra_config_resolve_path (NULL, dir);
+}

@@ -1,0 +1,26 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "astra.h"
+
+G_BEGIN_DECLS
+
+/* receives each accepted event, in order */
+typedef void (*AstraEventSinkFunc) (AstraEvent *event, gpointer user_data);
+
+#define ASTRA_TYPE_HTTP_SERVER (astra_http_server_get_type ())
+G_DECLARE_FINAL_TYPE (AstraHttpServer, astra_http_server, ASTRA, HTTP_SERVER, GObject)
+
+AstraHttpServer *astra_http_server_new (gsize max_body_size, AstraEventSinkFunc sink, gpointer user_data);
+gboolean astra_http_server_listen (AstraHttpServer *self, GInetSocketAddress *address, GError **error);
+/* the address actually bound (the port is chosen by the kernel when 0 was asked for) */
+GInetSocketAddress *astra_http_server_get_address (AstraHttpServer *self);
+void astra_http_server_set_max_body_size (AstraHttpServer *self, gsize max_body_size);
+void astra_http_server_disconnect (AstraHttpServer *self);
+
+G_END_DECLS

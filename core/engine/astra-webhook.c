@@ -1,0 +1,335 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "astra-webhook.h"
+
+/* keys every webhook group may carry whatever its plugin; later issues append here */
+static const char *const astra_webhook_core_keys[] = {
+    "plugin",
+    "events",
+    "enabled",
+    "min-severity",
+    "timeout",
+    "secret",
+    "secret-file",
+    "signature",
+    NULL,
+};
+
+struct _AstraWebhook {
+	GObject parent_instance;
+	char *name;
+	char *plugin_name;
+	AstraPlugin *plugin;
+	gboolean enabled;
+	GStrv events;
+	guint32 kind_mask; /* bit per AstraEventKind the events globs match */
+	AstraSeverity min_severity;
+	guint timeout;
+	AstraSigner *signer;
+};
+
+G_STATIC_ASSERT (ASTRA_EVENT_KIND_LAST <= 32);
+
+G_DEFINE_FINAL_TYPE (AstraWebhook, astra_webhook, G_TYPE_OBJECT)
+
+static void
+astra_webhook_finalize (GObject *object)
+{
+	AstraWebhook *self = ASTRA_WEBHOOK (object);
+
+	g_free (self->name);
+	g_free (self->plugin_name);
+	g_clear_object (&self->plugin);
+	g_strfreev (self->events);
+	g_clear_object (&self->signer);
+	G_OBJECT_CLASS (astra_webhook_parent_class)->finalize (object);
+}
+
+static void
+astra_webhook_class_init (AstraWebhookClass *klass)
+{
+	G_OBJECT_CLASS (klass)->finalize = astra_webhook_finalize;
+}
+
+static void
+astra_webhook_init (AstraWebhook *self)
+{
+	self->enabled = TRUE;
+	self->timeout = ASTRA_WEBHOOK_DEFAULT_TIMEOUT;
+	self->min_severity = ASTRA_SEVERITY_INFO;
+}
+
+static void G_GNUC_PRINTF (5, 6)
+astra_webhook_add_error (AstraConfig *config,
+			 const AstraWebhookConfig *wc,
+			 const char *key,
+			 GPtrArray *errors,
+			 const char *format,
+			 ...)
+{
+	g_autofree char *location = astra_config_locate (config, wc->file, wc->group, key);
+	g_autofree char *message = NULL;
+	va_list args;
+
+	va_start (args, format);
+	message = g_strdup_vprintf (format, args);
+	va_end (args);
+	g_ptr_array_add (errors, g_strdup_printf ("%s: %s", location, message));
+}
+
+static gboolean
+astra_webhook_parse_events (AstraWebhook *self,
+			    AstraConfig *config,
+			    const AstraWebhookConfig *wc,
+			    GPtrArray *errors)
+{
+	g_autofree char *value = g_key_file_get_string (wc->keyfile, wc->group, "events", NULL);
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+	g_auto(GStrv) parts = NULL;
+	gboolean ok = TRUE;
+
+	/* subscribing to everything is the useful default for a new receiver */
+	if (value == NULL)
+		value = g_strdup ("*");
+	parts = g_strsplit_set (value, ";,", -1);
+	for (guint i = 0; parts[i] != NULL; i++) {
+		const char *glob = g_strstrip (parts[i]);
+		g_autoptr(GPatternSpec) spec = NULL;
+		guint32 matched = 0;
+
+		if (glob[0] == '\0')
+			continue;
+		spec = g_pattern_spec_new (glob);
+		for (guint kind = ASTRA_EVENT_KIND_UNKNOWN + 1; kind < ASTRA_EVENT_KIND_LAST; kind++) {
+			if (g_pattern_spec_match_string (spec, astra_event_kind_to_string (kind)))
+				matched |= 1u << kind;
+		}
+		/* a typo must not silently subscribe to nothing */
+		if (matched == 0) {
+			g_autoptr(GString) known = g_string_new (NULL);
+			for (guint kind = ASTRA_EVENT_KIND_UNKNOWN + 1; kind < ASTRA_EVENT_KIND_LAST; kind++)
+				g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "",
+							astra_event_kind_to_string (kind));
+			astra_webhook_add_error (config, wc, "events", errors,
+						 "'%s' matches no event type (known: %s)", glob, known->str);
+			ok = FALSE;
+			continue;
+		}
+		self->kind_mask |= matched;
+		g_strv_builder_add (builder, glob);
+	}
+	self->events = g_strv_builder_end (builder);
+	if (ok && self->kind_mask == 0) {
+		astra_webhook_add_error (config, wc, "events", errors, "no event type given");
+		ok = FALSE;
+	}
+	return ok;
+}
+
+static gboolean
+astra_webhook_parse_signer (AstraWebhook *self,
+			    AstraConfig *config,
+			    const AstraWebhookConfig *wc,
+			    GPtrArray *errors)
+{
+	g_autoptr(GError) error_local = NULL;
+	g_autofree char *scheme_str = g_key_file_get_string (wc->keyfile, wc->group, "signature", NULL);
+	g_autofree char *secret = NULL;
+	AstraSignatureScheme scheme = ASTRA_SIGNATURE_SCHEME_ASTRA;
+	const char *secret_key;
+
+	if (scheme_str == NULL || g_strcmp0 (scheme_str, "astra") == 0) {
+		scheme = ASTRA_SIGNATURE_SCHEME_ASTRA;
+	} else if (g_strcmp0 (scheme_str, "standard-webhooks") == 0) {
+		scheme = ASTRA_SIGNATURE_SCHEME_STANDARD_WEBHOOKS;
+	} else {
+		astra_webhook_add_error (config, wc, "signature", errors,
+					 "'%s' is not a signature scheme (astra or standard-webhooks)",
+					 scheme_str);
+		return FALSE;
+	}
+
+	secret = astra_key_file_get_secret (wc->keyfile, wc->group, "secret", &error_local);
+	secret_key = g_key_file_has_key (wc->keyfile, wc->group, "secret-file", NULL) ? "secret-file" : "secret";
+	if (error_local != NULL) {
+		astra_webhook_add_error (config, wc, secret_key, errors, "%s", error_local->message);
+		return FALSE;
+	}
+	if (secret == NULL) {
+		if (scheme_str != NULL) {
+			astra_webhook_add_error (config, wc, "signature", errors,
+						 "a signature scheme is set but there is no secret or secret-file");
+			return FALSE;
+		}
+		return TRUE;
+	}
+
+	self->signer = astra_signer_new (scheme);
+	if (scheme == ASTRA_SIGNATURE_SCHEME_STANDARD_WEBHOOKS) {
+		/* several whsec_ secrets, separated by white space, sign side by side during a rotation */
+		g_auto(GStrv) secrets = g_strsplit_set (secret, " \t\r\n", -1);
+		for (guint i = 0; secrets[i] != NULL; i++) {
+			if (secrets[i][0] == '\0')
+				continue;
+			if (!astra_signer_add_secret (self->signer, secrets[i], &error_local)) {
+				astra_webhook_add_error (config, wc, secret_key, errors, "%s", error_local->message);
+				return FALSE;
+			}
+		}
+	} else if (!astra_signer_add_secret (self->signer, secret, &error_local)) {
+		astra_webhook_add_error (config, wc, secret_key, errors, "%s", error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+AstraWebhook *
+astra_webhook_new (AstraConfig *config,
+		   const AstraWebhookConfig *wc,
+		   AstraPluginLoader *loader,
+		   GPtrArray *errors)
+{
+	g_autoptr(AstraWebhook) self = g_object_new (ASTRA_TYPE_WEBHOOK, NULL);
+	g_autoptr(GError) error_local = NULL;
+	g_auto(GStrv) keys = NULL;
+	g_autofree char *severity = NULL;
+	const char *const *plugin_keys;
+	guint n_errors = errors->len;
+
+	self->name = g_strdup (wc->name);
+	self->plugin_name = g_key_file_get_string (wc->keyfile, wc->group, "plugin", NULL);
+	if (self->plugin_name == NULL) {
+		astra_webhook_add_error (config, wc, NULL, errors,
+					 "no plugin key (e.g. plugin = generic)");
+		return NULL;
+	}
+
+	if (g_key_file_has_key (wc->keyfile, wc->group, "enabled", NULL)) {
+		self->enabled = g_key_file_get_boolean (wc->keyfile, wc->group, "enabled", &error_local);
+		if (error_local != NULL) {
+			astra_webhook_add_error (config, wc, "enabled", errors, "expected true or false");
+			g_clear_error (&error_local);
+		}
+	}
+	if (g_key_file_has_key (wc->keyfile, wc->group, "timeout", NULL)) {
+		g_autofree char *value = g_key_file_get_string (wc->keyfile, wc->group, "timeout", NULL);
+		guint64 seconds = 0;
+		if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 1, 300, &seconds, NULL))
+			astra_webhook_add_error (config, wc, "timeout", errors,
+						 "expected a number of seconds from 1 to 300");
+		else
+			self->timeout = (guint) seconds;
+	}
+	severity = g_key_file_get_string (wc->keyfile, wc->group, "min-severity", NULL);
+	if (severity != NULL && !astra_severity_from_string (severity, &self->min_severity))
+		astra_webhook_add_error (config, wc, "min-severity", errors,
+					 "'%s' is not a severity (info, warning, error, critical)", severity);
+	astra_webhook_parse_events (self, config, wc, errors);
+	astra_webhook_parse_signer (self, config, wc, errors);
+
+	self->plugin = astra_plugin_loader_create (loader, self->plugin_name, &error_local);
+	if (self->plugin == NULL) {
+		astra_webhook_add_error (config, wc, "plugin", errors, "%s", error_local->message);
+		return NULL;
+	}
+
+	/* a misspelt key would otherwise be ignored without a word */
+	plugin_keys = astra_plugin_get_config_keys (self->plugin);
+	keys = g_key_file_get_keys (wc->keyfile, wc->group, NULL, NULL);
+	for (guint i = 0; plugin_keys != NULL && keys != NULL && keys[i] != NULL; i++) {
+		if (!g_strv_contains (astra_webhook_core_keys, keys[i]) &&
+		    !g_strv_contains (plugin_keys, keys[i]))
+			astra_webhook_add_error (config, wc, keys[i], errors,
+						 "unknown key for plugin %s", self->plugin_name);
+	}
+
+	if (!astra_plugin_configure (self->plugin, wc->keyfile, wc->group, &error_local))
+		astra_webhook_add_error (config, wc, NULL, errors, "%s", error_local->message);
+
+	if (errors->len > n_errors)
+		return NULL;
+	return g_steal_pointer (&self);
+}
+
+GPtrArray *
+astra_webhook_build_all (AstraConfig *config, AstraPluginLoader *loader, GPtrArray *errors)
+{
+	GPtrArray *configs = astra_config_get_webhooks (config);
+	g_autoptr(GPtrArray) webhooks = g_ptr_array_new_with_free_func (g_object_unref);
+	guint n_errors = errors->len;
+
+	for (guint i = 0; i < configs->len; i++) {
+		AstraWebhook *webhook = astra_webhook_new (config, g_ptr_array_index (configs, i), loader, errors);
+		if (webhook != NULL)
+			g_ptr_array_add (webhooks, webhook);
+	}
+	if (errors->len > n_errors)
+		return NULL;
+	return g_steal_pointer (&webhooks);
+}
+
+const char *
+astra_webhook_get_name (AstraWebhook *self)
+{
+	return self->name;
+}
+
+const char *
+astra_webhook_get_plugin_name (AstraWebhook *self)
+{
+	return self->plugin_name;
+}
+
+AstraPlugin *
+astra_webhook_get_plugin (AstraWebhook *self)
+{
+	return self->plugin;
+}
+
+gboolean
+astra_webhook_get_enabled (AstraWebhook *self)
+{
+	return self->enabled;
+}
+
+const char *const *
+astra_webhook_get_events (AstraWebhook *self)
+{
+	return (const char *const *) self->events;
+}
+
+AstraSeverity
+astra_webhook_get_min_severity (AstraWebhook *self)
+{
+	return self->min_severity;
+}
+
+guint
+astra_webhook_get_timeout (AstraWebhook *self)
+{
+	return self->timeout;
+}
+
+AstraSigner *
+astra_webhook_get_signer (AstraWebhook *self)
+{
+	return self->signer;
+}
+
+gboolean
+astra_webhook_wants (AstraWebhook *self, AstraEvent *event)
+{
+	AstraEventKind kind = astra_event_get_kind (event);
+
+	if (!self->enabled)
+		return FALSE;
+	if ((self->kind_mask & (1u << kind)) == 0)
+		return FALSE;
+	return astra_event_get_severity (event) >= self->min_severity;
+}

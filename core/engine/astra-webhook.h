@@ -1,0 +1,37 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "astra.h"
+#include "astra-config.h"
+#include "astra-plugin-loader.h"
+
+G_BEGIN_DECLS
+
+#define ASTRA_WEBHOOK_DEFAULT_TIMEOUT 10
+
+#define ASTRA_TYPE_WEBHOOK (astra_webhook_get_type ())
+G_DECLARE_FINAL_TYPE (AstraWebhook, astra_webhook, ASTRA, WEBHOOK, GObject)
+
+/* builds and configures one webhook; problems are appended to errors, located in its file */
+AstraWebhook *astra_webhook_new (AstraConfig *config,
+				 const AstraWebhookConfig *wc,
+				 AstraPluginLoader *loader,
+				 GPtrArray *errors);
+/* every webhook of config, or NULL if any is invalid */
+GPtrArray *astra_webhook_build_all (AstraConfig *config, AstraPluginLoader *loader, GPtrArray *errors);
+
+const char *astra_webhook_get_name (AstraWebhook *self);
+const char *astra_webhook_get_plugin_name (AstraWebhook *self);
+AstraPlugin *astra_webhook_get_plugin (AstraWebhook *self);
+gboolean astra_webhook_get_enabled (AstraWebhook *self);
+const char *const *astra_webhook_get_events (AstraWebhook *self);
+AstraSeverity astra_webhook_get_min_severity (AstraWebhook *self);
+guint astra_webhook_get_timeout (AstraWebhook *self);
+AstraSigner *astra_webhook_get_signer (AstraWebhook *self);
+/* enabled, subscribed to the event's type and at or above min-severity */
+gboolean astra_webhook_wants (AstraWebhook *self, AstraEvent *event);
+
+G_END_DECLS
