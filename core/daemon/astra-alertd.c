@@ -30,12 +30,13 @@ astra_daemon_print_errors (GPtrArray *errors)
 
 /* the config file, with the command line's overrides on top, as on start */
 static AstraConfig *
-astra_daemon_load_config (AstraDaemon *self, GPtrArray *errors)
+astra_daemon_load_config (AstraDaemon *self, GPtrArray *errors, gboolean keep_going)
 {
+	guint n_errors = errors->len;
 	g_autoptr(AstraConfig) config = astra_config_load (self->config_path, errors);
 	g_autoptr(GError) error_local = NULL;
 
-	if (config == NULL)
+	if (config == NULL || (!keep_going && errors->len > n_errors))
 		return NULL;
 	if (self->state_dir != NULL)
 		astra_config_set_state_dir (config, self->state_dir);
@@ -84,7 +85,7 @@ astra_daemon_reload_cb (gpointer user_data)
 	g_autoptr(AstraConfig) config = NULL;
 
 	g_message ("reloading %s", self->config_path);
-	config = astra_daemon_load_config (self, errors);
+	config = astra_daemon_load_config (self, errors, FALSE);
 	if (config == NULL || !astra_engine_reload (self->engine, config, errors)) {
 		for (guint i = 0; i < errors->len; i++)
 			g_warning ("%s", (const char *) g_ptr_array_index (errors, i));
@@ -139,7 +140,7 @@ main (int argc, char **argv)
 	if (self.config_path == NULL)
 		self.config_path = g_build_filename (ASTRA_SYSCONF_DIR, "astra-alertd.conf", NULL);
 
-	config = astra_daemon_load_config (&self, errors);
+	config = astra_daemon_load_config (&self, errors, check_config);
 	if (check_config) {
 		if (config != NULL)
 			astra_engine_check_config (config, errors);

@@ -4,6 +4,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "astra-config.h"
@@ -291,18 +292,22 @@ static gboolean
 astra_config_parse_size (const char *value, gsize *out)
 {
 	guint64 number = 0;
+	guint64 multiplier = 1;
 	char *end = NULL;
 
 	if (!g_ascii_isdigit (value[0]))
 		return FALSE;
+	errno = 0;
 	number = g_ascii_strtoull (value, &end, 10);
 	if (g_ascii_strcasecmp (end, "k") == 0 || g_ascii_strcasecmp (end, "KiB") == 0)
-		number *= 1024;
+		multiplier = 1024;
 	else if (g_ascii_strcasecmp (end, "M") == 0 || g_ascii_strcasecmp (end, "MiB") == 0)
-		number *= 1024 * 1024;
+		multiplier = 1024 * 1024;
 	else if (*end != '\0')
 		return FALSE;
-	*out = (gsize) number;
+	if (errno == ERANGE || number > G_MAXUINT64 / multiplier)
+		return FALSE;
+	*out = (gsize) (number * multiplier);
 	return TRUE;
 }
 
@@ -329,6 +334,11 @@ astra_config_parse_listen (const char *value, GError **error)
 		if (colon == NULL) {
 			g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 				     "expected ADDRESS:PORT, e.g. 127.0.0.1:8470 or [::1]:8470");
+			return NULL;
+		}
+		if (strchr (value, ':') != colon) {
+			g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				     "an IPv6 address must be in brackets, e.g. [::1]:8470");
 			return NULL;
 		}
 		host = g_strndup (value, (gsize) (colon - value));
@@ -455,8 +465,6 @@ astra_config_load (const char *path, GPtrArray *errors)
 	g_autoptr(GKeyFile) keyfile = NULL;
 	g_autofree char *webhooks_dir = NULL;
 	g_auto(GStrv) groups = NULL;
-	guint n_errors = errors->len;
-
 	g_return_val_if_fail (path != NULL, NULL);
 
 	self->path = astra_config_resolve_path (NULL, path);
@@ -481,9 +489,6 @@ astra_config_load (const char *path, GPtrArray *errors)
 						"unknown group (expected [daemon] or [webhook NAME])");
 	}
 	astra_config_read_webhooks_dir (self, webhooks_dir, errors);
-
-	if (errors->len > n_errors)
-		return NULL;
 	return g_steal_pointer (&self);
 }
 

@@ -24,8 +24,10 @@ typedef struct {
 G_DECLARE_FINAL_TYPE (AstraConfig, astra_config, ASTRA, CONFIG, GObject)
 
 /* reads PATH and the .conf files in webhooks.d beside it; every problem is appended
- * to errors as "FILE:LINE: [GROUP] KEY: what is wrong" and NULL is returned
- * if there was any */
+ * to errors as "FILE:LINE: [GROUP] KEY: what is wrong". NULL only if PATH itself
+ * cannot be read; otherwise the config is returned even when errors were appended,
+ * so that astra_webhook_build_all() can report the webhooks' errors in the same run:
+ * callers compare errors->len before using it */
 AstraConfig *astra_config_load (const char *path, GPtrArray *errors);
 
 const char *astra_config_get_path (AstraConfig *self);

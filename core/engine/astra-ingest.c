@@ -40,6 +40,33 @@ astra_report_reject_from_error (AstraReportResult *result, const GError *error)
 	astra_report_reject (result, NULL, error->message);
 }
 
+/* YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM): ISO 8601 allows much more */
+static gboolean
+astra_ingest_timestamp_is_rfc3339 (const char *str)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	const char *p = str;
+
+	for (guint i = 0; shape[i] != '\0'; i++, p++) {
+		if (shape[i] == 'd' ? !g_ascii_isdigit (*p) : *p != shape[i])
+			return FALSE;
+	}
+	if (*p == '.') {
+		p++;
+		if (!g_ascii_isdigit (*p))
+			return FALSE;
+		while (g_ascii_isdigit (*p))
+			p++;
+	}
+	if (*p == 'Z')
+		return p[1] == '\0';
+	if (*p != '+' && *p != '-')
+		return FALSE;
+	p++;
+	return g_ascii_isdigit (p[0]) && g_ascii_isdigit (p[1]) && p[2] == ':' &&
+	       g_ascii_isdigit (p[3]) && g_ascii_isdigit (p[4]) && p[5] == '\0';
+}
+
 static gboolean
 astra_ingest_parse_timestamp (JsonNode *node, gint64 *out, const char **why)
 {
@@ -52,13 +79,18 @@ astra_ingest_parse_timestamp (JsonNode *node, gint64 *out, const char **why)
 	}
 	str = json_node_get_string (node);
 	/* no default zone: a time without an offset is ambiguous, so refuse it */
-	dt = g_date_time_new_from_iso8601 (str, NULL);
-	if (dt == NULL || strchr (str, 'T') == NULL) {
+	if (astra_ingest_timestamp_is_rfc3339 (str))
+		dt = g_date_time_new_from_iso8601 (str, NULL);
+	if (dt == NULL) {
 		*why = "not an RFC 3339 date-time with a zone, e.g. 2025-12-17T10:30:00Z";
 		return FALSE;
 	}
 	if (g_date_time_to_unix (dt) < 0) {
 		*why = "before 1970";
+		return FALSE;
+	}
+	if (g_date_time_to_unix (dt) > G_GINT64_CONSTANT (253402300799)) {
+		*why = "after 9999-12-31T23:59:59Z";
 		return FALSE;
 	}
 	*out = g_date_time_to_unix (dt);

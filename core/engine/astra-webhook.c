@@ -132,6 +132,17 @@ astra_webhook_parse_events (AstraWebhook *self,
 	return ok;
 }
 
+/* the SDK's messages may already start with "KEY: " */
+static const char *
+astra_webhook_strip_key (const char *message, const char *key)
+{
+	gsize len = strlen (key);
+
+	if (strncmp (message, key, len) == 0 && message[len] == ':' && message[len + 1] == ' ')
+		return message + len + 2;
+	return message;
+}
+
 static gboolean
 astra_webhook_parse_signer (AstraWebhook *self,
 			    AstraConfig *config,
@@ -158,7 +169,8 @@ astra_webhook_parse_signer (AstraWebhook *self,
 	secret = astra_key_file_get_secret (wc->keyfile, wc->group, "secret", &error_local);
 	secret_key = g_key_file_has_key (wc->keyfile, wc->group, "secret-file", NULL) ? "secret-file" : "secret";
 	if (error_local != NULL) {
-		astra_webhook_add_error (config, wc, secret_key, errors, "%s", error_local->message);
+		astra_webhook_add_error (config, wc, secret_key, errors, "%s",
+					 astra_webhook_strip_key (error_local->message, secret_key));
 		return FALSE;
 	}
 	if (secret == NULL) {
@@ -204,11 +216,9 @@ astra_webhook_new (AstraConfig *config,
 
 	self->name = g_strdup (wc->name);
 	self->plugin_name = g_key_file_get_string (wc->keyfile, wc->group, "plugin", NULL);
-	if (self->plugin_name == NULL) {
-		astra_webhook_add_error (config, wc, NULL, errors,
-					 "no plugin key (e.g. plugin = generic)");
-		return NULL;
-	}
+	if (self->plugin_name == NULL)
+		astra_webhook_add_error (config, wc, "plugin", errors,
+					 "missing (e.g. plugin = generic)");
 
 	if (g_key_file_has_key (wc->keyfile, wc->group, "enabled", NULL)) {
 		self->enabled = g_key_file_get_boolean (wc->keyfile, wc->group, "enabled", &error_local);
@@ -232,6 +242,8 @@ astra_webhook_new (AstraConfig *config,
 					 "'%s' is not a severity (info, warning, error, critical)", severity);
 	astra_webhook_parse_events (self, config, wc, errors);
 	astra_webhook_parse_signer (self, config, wc, errors);
+	if (self->plugin_name == NULL)
+		return NULL;
 
 	self->plugin = astra_plugin_loader_create (loader, self->plugin_name, &error_local);
 	if (self->plugin == NULL) {
@@ -249,8 +261,19 @@ astra_webhook_new (AstraConfig *config,
 						 "unknown key for plugin %s", self->plugin_name);
 	}
 
-	if (!astra_plugin_configure (self->plugin, wc->keyfile, wc->group, &error_local))
-		astra_webhook_add_error (config, wc, NULL, errors, "%s", error_local->message);
+	if (!astra_plugin_configure (self->plugin, wc->keyfile, wc->group, &error_local)) {
+		const char *sep = strstr (error_local->message, ": ");
+		g_autofree char *key = sep != NULL ? g_strndup (error_local->message, (gsize) (sep - error_local->message)) : NULL;
+		g_autofree char *file_key = key != NULL ? g_strdup_printf ("%s-file", key) : NULL;
+
+		/* plugins name the key first, as the SDK asks: locate the error there */
+		if (key != NULL && g_key_file_has_key (wc->keyfile, wc->group, key, NULL))
+			astra_webhook_add_error (config, wc, key, errors, "%s", sep + 2);
+		else if (file_key != NULL && g_key_file_has_key (wc->keyfile, wc->group, file_key, NULL))
+			astra_webhook_add_error (config, wc, file_key, errors, "%s", sep + 2);
+		else
+			astra_webhook_add_error (config, wc, NULL, errors, "%s", error_local->message);
+	}
 
 	if (errors->len > n_errors)
 		return NULL;

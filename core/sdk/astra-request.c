@@ -273,6 +273,13 @@ astra_request_validate (AstraRequest *self, GError **error)
 		return FALSE;
 	}
 	/* the URL is a credential for several destinations: say what is wrong, not what it is */
+	for (const char *p = self->url; *p != '\0'; p++) {
+		if ((guchar) *p <= 0x20 || (guchar) *p == 0x7f) {
+			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
+					     "the URL contains white space or control characters");
+			return FALSE;
+		}
+	}
 	uri = g_uri_parse (self->url, G_URI_FLAGS_ENCODED, NULL);
 	if (uri == NULL) {
 		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,

@@ -25,6 +25,7 @@ astra_generic_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const ch
 	AstraGenericPlugin *self = ASTRA_GENERIC_PLUGIN (plugin);
 	g_autoptr(AstraRequest) probe = astra_request_new ();
 	g_autofree char *url = NULL;
+	g_autoptr(GError) error_local = NULL;
 
 	url = astra_key_file_get_secret (keyfile, group, "url", error);
 	if (url == NULL) {
@@ -35,8 +36,8 @@ astra_generic_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const ch
 	}
 	/* the same checks the core makes before sending, now, so a typo is a config error */
 	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, error)) {
-		g_prefix_error (error, "url: ");
+	if (!astra_request_validate (probe, &error_local)) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "url: %s", error_local->message);
 		return FALSE;
 	}
 	g_free (self->url);
