@@ -117,7 +117,7 @@ astra_config_locate (AstraConfig *self, const char *file, const char *group, con
 	return g_string_free (str, FALSE);
 }
 
-static void G_GNUC_PRINTF (6, 7)
+void
 astra_config_add_error (AstraConfig *self,
 			GPtrArray *errors,
 			const char *file,

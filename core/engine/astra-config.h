@@ -45,5 +45,13 @@ void astra_config_set_plugin_dir (AstraConfig *self, const char *dir);
 
 /* "FILE:LINE: [GROUP] KEY" (line and key when known) for messages about a setting */
 char *astra_config_locate (AstraConfig *self, const char *file, const char *group, const char *key);
+/* appends "FILE:LINE: [GROUP] KEY: message" to errors */
+void astra_config_add_error (AstraConfig *self,
+			     GPtrArray *errors,
+			     const char *file,
+			     const char *group,
+			     const char *key,
+			     const char *format,
+			     ...) G_GNUC_PRINTF (6, 7);
 
 G_END_DECLS

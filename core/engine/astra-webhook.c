@@ -65,23 +65,9 @@ astra_webhook_init (AstraWebhook *self)
 	self->min_severity = ASTRA_SEVERITY_INFO;
 }
 
-static void G_GNUC_PRINTF (5, 6)
-astra_webhook_add_error (AstraConfig *config,
-			 const AstraWebhookConfig *wc,
-			 const char *key,
-			 GPtrArray *errors,
-			 const char *format,
-			 ...)
-{
-	g_autofree char *location = astra_config_locate (config, wc->file, wc->group, key);
-	g_autofree char *message = NULL;
-	va_list args;
-
-	va_start (args, format);
-	message = g_strdup_vprintf (format, args);
-	va_end (args);
-	g_ptr_array_add (errors, g_strdup_printf ("%s: %s", location, message));
-}
+/* errors about a webhook are located in the file and group that define it */
+#define astra_webhook_add_error(config, wc, key, errors, ...) \
+	astra_config_add_error ((config), (errors), (wc)->file, (wc)->group, (key), __VA_ARGS__)
 
 static gboolean
 astra_webhook_parse_events (AstraWebhook *self,
