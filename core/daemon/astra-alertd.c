@@ -161,6 +161,10 @@ main (int argc, char **argv)
 
 	self.loop = g_main_loop_new (NULL, FALSE);
 	self.engine = astra_engine_new (config);
+	/* before "listening" is logged: a supervisor may stop us the moment it reads that */
+	g_unix_signal_add (SIGTERM, astra_daemon_stop_cb, &self);
+	g_unix_signal_add (SIGINT, astra_daemon_stop_cb, &self);
+	g_unix_signal_add (SIGHUP, astra_daemon_reload_cb, &self);
 	if (!astra_engine_start (self.engine, errors)) {
 		astra_daemon_print_errors (errors);
 		g_printerr ("astra-alertd: not started\n");
@@ -168,9 +172,6 @@ main (int argc, char **argv)
 		g_main_loop_unref (self.loop);
 		return EXIT_FAILURE;
 	}
-	g_unix_signal_add (SIGTERM, astra_daemon_stop_cb, &self);
-	g_unix_signal_add (SIGINT, astra_daemon_stop_cb, &self);
-	g_unix_signal_add (SIGHUP, astra_daemon_reload_cb, &self);
 	g_main_loop_run (self.loop);
 
 	g_clear_object (&self.engine);

@@ -47,7 +47,9 @@ astra_http_server_reply_too_large (AstraHttpServer *self, SoupServerMessage *msg
 	g_autofree char *message = g_strdup_printf ("the body is larger than %" G_GSIZE_FORMAT " bytes",
 						    self->max_body_size);
 
-	/* the rest of the body is not worth reading: close the connection after replying */
+	/* libsoup still drains what the client sends: keep none of it, and close the connection after replying */
+	soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+	soup_message_body_truncate (soup_server_message_get_request_body (msg));
 	soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
 	astra_http_server_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, message);
 }
@@ -193,7 +195,9 @@ astra_http_server_init (AstraHttpServer *self)
 	g_autofree char *header = g_strdup_printf ("astra-alertd/%s", PACKAGE_VERSION);
 
 	self->server = soup_server_new ("server-header", header, NULL);
+	/* an early handler is looked up by path like the others: the default one alone would miss /v1/reports */
 	soup_server_add_early_handler (self->server, NULL, astra_http_server_early_cb, self, NULL);
+	soup_server_add_early_handler (self->server, "/v1/reports", astra_http_server_early_cb, self, NULL);
 	soup_server_add_handler (self->server, "/v1/reports", astra_http_server_reports_cb, self, NULL);
 	soup_server_add_handler (self->server, "/healthz", astra_http_server_healthz_cb, self, NULL);
 	soup_server_add_handler (self->server, NULL, astra_http_server_default_cb, self, NULL);
