@@ -714,13 +714,14 @@ astra_signer_verify_standard (AstraSigner *self,
 /**
  * astra_signer_verify:
  * @self: an #AstraSigner
- * @msg_id: (nullable): the received message id; required by the Standard
- *   Webhooks scheme, ignored (and may be %NULL) in the astra scheme
+ * @msg_id: (nullable): the received message id; a Standard Webhooks
+ *   message without one fails verification; ignored in the astra scheme
  * @timestamp: the received timestamp, Unix seconds; ignored in the astra
  *   scheme, where it is not signed
  * @body: (array length=body_len) (nullable): the raw received body bytes
  * @body_len: length of @body
- * @signature: the received signature header value
+ * @signature: (nullable): the received signature header value; %NULL if
+ *   the request had none
  * @error: return location for a #GError
  *
  * Verifies a received webhook in constant time (the MACs are compared
@@ -754,7 +755,6 @@ astra_signer_verify (AstraSigner *self,
 {
 	g_return_val_if_fail (ASTRA_IS_SIGNER (self), FALSE);
 	g_return_val_if_fail (body != NULL || body_len == 0, FALSE);
-	g_return_val_if_fail (signature != NULL, FALSE);
 	g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
 	if (self->ctxs->len == 0) {
@@ -762,8 +762,16 @@ astra_signer_verify (AstraSigner *self,
 				     "no signing secret is configured");
 		return FALSE;
 	}
+	/* the values come from the network: a missing header is a bad request, not a programming error */
+	if (signature == NULL) {
+		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_SIGNATURE, "no signature header");
+		return FALSE;
+	}
 	if (self->scheme == ASTRA_SIGNATURE_SCHEME_ASTRA)
 		return astra_signer_verify_astra (self, body, body_len, signature, error);
-	g_return_val_if_fail (msg_id != NULL, FALSE);
+	if (msg_id == NULL) {
+		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_SIGNATURE, "no webhook-id header");
+		return FALSE;
+	}
 	return astra_signer_verify_standard (self, msg_id, timestamp, body, body_len, signature, error);
 }
