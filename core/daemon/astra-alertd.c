@@ -22,6 +22,20 @@ typedef struct {
 } AstraDaemon;
 
 static void
+astra_daemon_clear (AstraDaemon *self)
+{
+	g_clear_object (&self->engine);
+	g_clear_pointer (&self->loop, g_main_loop_unref);
+	g_clear_pointer (&self->config_path, g_free);
+	g_clear_pointer (&self->state_dir, g_free);
+	g_clear_pointer (&self->plugin_dir, g_free);
+	g_clear_pointer (&self->listen, g_free);
+}
+
+/* every way out of main() releases the same things */
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AstraDaemon, astra_daemon_clear)
+
+static void
 astra_daemon_print_errors (GPtrArray *errors)
 {
 	for (guint i = 0; i < errors->len; i++)
@@ -97,7 +111,7 @@ astra_daemon_reload_cb (gpointer user_data)
 int
 main (int argc, char **argv)
 {
-	AstraDaemon self = {.exit_status = EXIT_SUCCESS};
+	g_auto(AstraDaemon) self = {.exit_status = EXIT_SUCCESS};
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
@@ -168,18 +182,11 @@ main (int argc, char **argv)
 	if (!astra_engine_start (self.engine, errors)) {
 		astra_daemon_print_errors (errors);
 		g_printerr ("astra-alertd: not started\n");
-		g_clear_object (&self.engine);
-		g_main_loop_unref (self.loop);
 		return EXIT_FAILURE;
 	}
 	g_main_loop_run (self.loop);
 
 	g_clear_object (&self.engine);
-	g_main_loop_unref (self.loop);
-	g_free (self.config_path);
-	g_free (self.state_dir);
-	g_free (self.plugin_dir);
-	g_free (self.listen);
 	g_message ("stopped");
 	return self.exit_status;
 }
