@@ -307,8 +307,10 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 		astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, "invalid request: the URL cannot be used");
 		return;
 	}
-	/* 3xx is a failure: never follow a receiver elsewhere */
-	soup_message_add_flags (data->msg, SOUP_MESSAGE_NO_REDIRECT);
+	/* 3xx is a failure: never follow a receiver elsewhere. Deliveries are at-least-once and carry an
+	 * id to drop duplicates on, so a POST may go on a kept-alive connection: libsoup otherwise opens
+	 * a new connection (and a TLS handshake) for every non-idempotent request */
+	soup_message_add_flags (data->msg, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_IDEMPOTENT);
 	astra_request_foreach_header (request, astra_dispatcher_add_header_cb,
 				      soup_message_get_request_headers (data->msg));
 	body = astra_request_get_body (request);
@@ -321,7 +323,8 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 								G_CALLBACK (astra_dispatcher_caller_cancelled_cb),
 								g_object_ref (data->cancellable), g_object_unref);
 	}
-	data->timeout_source = g_timeout_source_new_seconds (astra_webhook_get_timeout (webhook));
+	/* not _seconds(): GLib may fire those up to 250 ms early, a quarter of "timeout = 1" */
+	data->timeout_source = g_timeout_source_new (astra_webhook_get_timeout (webhook) * 1000);
 	g_source_set_callback (data->timeout_source, astra_dispatcher_timeout_cb, data, NULL);
 	g_source_attach (data->timeout_source, g_main_context_get_thread_default ());
 

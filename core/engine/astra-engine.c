@@ -23,9 +23,6 @@ struct _AstraEngine {
 	AstraRouter *router;
 	AstraHttpServer *http;
 	int lock_fd;
-	gulong attempt_finished_id;
-	GTask *shutdown_task;
-	guint shutdown_timeout_id;
 };
 
 G_DEFINE_FINAL_TYPE (AstraEngine, astra_engine, G_TYPE_OBJECT)
@@ -35,8 +32,6 @@ astra_engine_dispose (GObject *object)
 {
 	AstraEngine *self = ASTRA_ENGINE (object);
 
-	g_clear_handle_id (&self->shutdown_timeout_id, g_source_remove);
-	g_clear_signal_handler (&self->attempt_finished_id, self->dispatcher);
 	g_clear_object (&self->http);
 	g_clear_object (&self->router);
 	g_clear_object (&self->dispatcher);
@@ -207,79 +202,32 @@ astra_engine_emit (AstraEngine *self, AstraEvent *event)
 	g_return_if_fail (ASTRA_IS_ENGINE (self));
 	g_return_if_fail (ASTRA_IS_EVENT (event));
 
-	/* no new work once shutting down: the sender gets its reply before we stop listening */
-	if (self->shutdown_task != NULL) {
-		g_warning ("%s %s arrived during shutdown and was not routed",
-			   astra_event_get_type_name (event), astra_event_get_id (event));
-		return;
-	}
 	g_debug ("event %s %s", astra_event_get_type_name (event), astra_event_get_id (event));
 	astra_router_route (self->router, event);
 }
 
 static void
-astra_engine_shutdown_check (AstraEngine *self)
+astra_engine_router_shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	g_autoptr(GTask) task = NULL;
+	g_autoptr(GTask) task = G_TASK (user_data);
+	g_autoptr(GError) error_local = NULL;
 
-	if (self->shutdown_task == NULL || astra_dispatcher_get_n_in_flight (self->dispatcher) > 0)
+	if (!astra_router_shutdown_finish (ASTRA_ROUTER (source), result, &error_local)) {
+		g_task_return_error (task, g_steal_pointer (&error_local));
 		return;
-	g_clear_handle_id (&self->shutdown_timeout_id, g_source_remove);
-	g_clear_signal_handler (&self->attempt_finished_id, self->dispatcher);
-	task = g_steal_pointer (&self->shutdown_task);
+	}
 	g_task_return_boolean (task, TRUE);
-}
-
-static void
-astra_engine_attempt_finished_cb (AstraDispatcher *dispatcher,
-				  AstraWebhook *webhook,
-				  AstraEvent *event,
-				  AstraAttempt *attempt,
-				  gpointer user_data)
-{
-	AstraEngine *self = ASTRA_ENGINE (user_data);
-
-	/* the dispatcher no longer counts an attempt by the time it reports it */
-	astra_engine_shutdown_check (self);
-}
-
-static gboolean
-astra_engine_shutdown_timeout_cb (gpointer user_data)
-{
-	AstraEngine *self = ASTRA_ENGINE (user_data);
-
-	self->shutdown_timeout_id = 0;
-	g_warning ("shutdown: cancelling %u attempts still in flight",
-		   astra_dispatcher_get_n_in_flight (self->dispatcher));
-	/* cancelled attempts finish promptly, each as a retry, and the last one completes the shutdown */
-	astra_dispatcher_cancel_all (self->dispatcher);
-	return G_SOURCE_REMOVE;
 }
 
 void
 astra_engine_shutdown_async (AstraEngine *self, GAsyncReadyCallback callback, gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
-	guint n_in_flight;
 
 	g_task_set_source_tag (task, astra_engine_shutdown_async);
-	if (self->shutdown_task != NULL) {
-		g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING, "already shutting down");
-		return;
-	}
 	astra_http_server_disconnect (self->http);
-	self->shutdown_task = g_steal_pointer (&task);
-	n_in_flight = astra_dispatcher_get_n_in_flight (self->dispatcher);
-	if (n_in_flight == 0) {
-		astra_engine_shutdown_check (self);
-		return;
-	}
-	g_message ("shutdown: waiting up to %u s for %u attempts in flight",
-		   astra_config_get_shutdown_timeout (self->config), n_in_flight);
-	self->attempt_finished_id = g_signal_connect_after (self->dispatcher, "attempt-finished",
-							    G_CALLBACK (astra_engine_attempt_finished_cb), self);
-	self->shutdown_timeout_id = g_timeout_add_seconds (astra_config_get_shutdown_timeout (self->config),
-							   astra_engine_shutdown_timeout_cb, self);
+	astra_router_shutdown_async (self->router, astra_config_get_shutdown_timeout (self->config),
+				     astra_engine_router_shutdown_cb, g_steal_pointer (&task));
 }
 
 gboolean

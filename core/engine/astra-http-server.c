@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
+#include <sys/socket.h>
 
 #include "astra-http-server.h"
 #include "astra-ingest.h"
@@ -171,6 +172,14 @@ astra_http_server_default_cb (SoupServer *server,
 				       "no such endpoint (try POST /v1/reports or GET /healthz)");
 }
 
+/* libsoup before 3.3 never closes a kept-alive connection that its client closed while it
+ * was idle: one socket left in CLOSE_WAIT per client connection, until no fd is left */
+static void
+astra_http_server_request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+	soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+}
+
 static void
 astra_http_server_dispose (GObject *object)
 {
@@ -201,6 +210,9 @@ astra_http_server_init (AstraHttpServer *self)
 	soup_server_add_handler (self->server, "/v1/reports", astra_http_server_reports_cb, self, NULL);
 	soup_server_add_handler (self->server, "/healthz", astra_http_server_healthz_cb, self, NULL);
 	soup_server_add_handler (self->server, NULL, astra_http_server_default_cb, self, NULL);
+	if (soup_get_major_version () == 3 && soup_get_minor_version () < 3)
+		g_signal_connect (self->server, "request-started",
+				  G_CALLBACK (astra_http_server_request_started_cb), self);
 }
 
 AstraHttpServer *
@@ -226,7 +238,16 @@ astra_http_server_listen (AstraHttpServer *self, GInetSocketAddress *address, GE
 	GSList *listeners;
 	g_autoptr(GSocketAddress) local = NULL;
 
-	if (!soup_server_listen (self->server, G_SOCKET_ADDRESS (address), 0, error))
+	g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (G_SOCKET_ADDRESS (address)),
+						  G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+	if (socket == NULL)
+		return FALSE;
+	/* soup_server_listen() keeps GLib's backlog of 10: agents reconnecting together would have
+	 * their SYNs dropped and retried a second later */
+	g_socket_set_listen_backlog (socket, SOMAXCONN);
+	if (!g_socket_bind (socket, G_SOCKET_ADDRESS (address), TRUE, error) || !g_socket_listen (socket, error) ||
+	    !soup_server_listen_socket (self->server, socket, 0, error))
 		return FALSE;
 	listeners = soup_server_get_listeners (self->server);
 	if (listeners == NULL) {
