@@ -30,65 +30,9 @@ astra_test_getenv (const char *name, GError **error)
 }
 
 char *
-astra_test_set_run_tmpdir (void)
-{
-	const char *parent = g_getenv ("TMPDIR");
-	g_autofree char *dir = g_build_filename (parent != NULL && parent[0] != '\0' ? parent : "/tmp",
-						 "astra-run-XXXXXX", NULL);
-
-	if (g_mkdtemp (dir) == NULL) {
-		g_printerr ("astra-test: cannot create %s: %s\n", dir, g_strerror (errno));
-		return NULL;
-	}
-	g_setenv ("TMPDIR", dir, TRUE);
-	return g_steal_pointer (&dir);
-}
-
-char *
 astra_test_mkdtemp (GError **error)
 {
 	return g_dir_make_tmp ("astra-test-XXXXXX", error);
-}
-
-gboolean
-astra_test_rmtree (const char *path, GError **error)
-{
-	struct stat st;
-
-	if (g_lstat (path, &st) != 0) {
-		if (errno == ENOENT)
-			return TRUE;
-		g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", path,
-			     g_strerror (errno));
-		return FALSE;
-	}
-	/* never follows a symlink out of the tree */
-	if (S_ISDIR (st.st_mode)) {
-		g_autoptr(GDir) dir = g_dir_open (path, 0, error);
-		const char *name;
-
-		if (dir == NULL)
-			return FALSE;
-		while ((name = g_dir_read_name (dir)) != NULL) {
-			g_autofree char *child = g_build_filename (path, name, NULL);
-			if (!astra_test_rmtree (child, error))
-				return FALSE;
-		}
-		if (g_rmdir (path) != 0) {
-			int errsv = errno;
-			g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s",
-				     path, g_strerror (errsv));
-			return FALSE;
-		}
-		return TRUE;
-	}
-	if (g_unlink (path) != 0) {
-		int errsv = errno;
-		g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", path,
-			     g_strerror (errsv));
-		return FALSE;
-	}
-	return TRUE;
 }
 
 char *

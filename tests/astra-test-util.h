@@ -29,16 +29,8 @@ G_BEGIN_DECLS
 /* environment: the value of NAME, or NULL with @error set naming the variable */
 const char *astra_test_getenv (const char *name, GError **error);
 
-/* creates a folder under $TMPDIR (or /tmp) and points $TMPDIR at it, so that every
- * temp folder of the run lands there: call it first thing in main(), before
- * anything asks GLib for the temp folder, and remove it after the run (a check
- * that fails exits its process at once, without the teardown). Plain system
- * calls only: safe in check's parent process. */
-char *astra_test_set_run_tmpdir (void);
-
-/* folders and files */
+/* folders and files (removing them: astra_check_rmtree() in astra-check-common.h) */
 char *astra_test_mkdtemp (GError **error);
-gboolean astra_test_rmtree (const char *path, GError **error);
 char *astra_test_write_file (const char *dir, const char *name, const char *contents,
 			     GError **error);
 gboolean astra_test_copy_file (const char *src, const char *dest, guint mode, GError **error);

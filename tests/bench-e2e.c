@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "astra.h"
+#include "astra-check-common.h"
 #include "astra-test-util.h"
 
 #define BENCH_SECRET "bench-secret-0c4e"
@@ -330,7 +331,7 @@ main (int argc, char **argv)
 	}
 	g_clear_pointer (&daemon, astra_test_daemon_free);
 	g_clear_pointer (&receiver, astra_test_receiver_free);
-	if (!astra_test_rmtree (dir, &error))
+	if (!astra_check_rmtree (dir, &error))
 		g_printerr ("bench-e2e: %s\n", error->message);
 	return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

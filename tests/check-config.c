@@ -19,97 +19,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astra-check-common.h"
 #include "astra-config.h"
 #include "astra-generic-plugin.h"
 #include "astra-plugin-loader.h"
 #include "astra-webhook.h"
 
-#define ck_assert_contains(haystack, needle)                                                   \
-	do {                                                                                   \
-		const char *_h = (haystack);                                                   \
-		const char *_n = (needle);                                                     \
-		ck_assert_msg (_h != NULL && strstr (_h, _n) != NULL,                          \
-			       "'%s' does not contain '%s'", _h != NULL ? _h : "(null)", _n); \
-	} while (0)
-
-#define ck_assert_not_contains(haystack, needle)                                  \
-	do {                                                                      \
-		const char *_h = (haystack);                                      \
-		const char *_n = (needle);                                        \
-		ck_assert_msg (_h != NULL && strstr (_h, _n) == NULL,             \
-			       "'%s' contains '%s'", _h != NULL ? _h : "(null)", _n); \
-	} while (0)
-
 /* a webhook the generic plugin accepts, to build groups on */
 #define GOOD_WEBHOOK_KEYS "plugin = generic\nurl = https://hooks.example.com/astra\n"
 
-static char *tmp_dir = NULL; /* fresh per test */
-
-static void
-rm_rf (const char *path)
-{
-	GStatBuf st;
-
-	if (g_lstat (path, &st) != 0)
-		return;
-	if (S_ISDIR (st.st_mode)) {
-		g_autoptr(GDir) dir = NULL;
-		const char *name;
-
-		g_chmod (path, 0700);
-		dir = g_dir_open (path, 0, NULL);
-		while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-			g_autofree char *child = g_build_filename (path, name, NULL);
-			rm_rf (child);
-		}
-		g_rmdir (path);
-		return;
-	}
-	g_unlink (path);
-}
-
-static void
-setup (void)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *dir = g_dir_make_tmp ("astra-check-config-XXXXXX", &error);
-	char *real;
-
-	ck_assert_msg (dir != NULL, "g_dir_make_tmp: %s", error != NULL ? error->message : "?");
-	/* the config names files by their canonical path: compare with the same */
-	real = realpath (dir, NULL);
-	ck_assert_ptr_nonnull (real);
-	tmp_dir = g_strdup (real);
-	free (real);
-}
-
-static void
-teardown (void)
-{
-	if (tmp_dir != NULL)
-		rm_rf (tmp_dir);
-	g_clear_pointer (&tmp_dir, g_free);
-}
-
-/* writes REL (relative to the test folder, parents created) with MODE; returns its path */
+/* REL in the test's folder (astra_check_tmpdir_setup()): written with MODE, parents created,
+ * and its path */
 static char *
 write_file (const char *rel, const char *text, int mode)
 {
-	g_autofree char *path = g_build_filename (tmp_dir, rel, NULL);
-	g_autofree char *parent = g_path_get_dirname (path);
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_int_eq (g_mkdir_with_parents (parent, 0700), 0);
-	ck_assert_msg (g_file_set_contents (path, text, -1, &error), "writing %s: %s", path,
-		       error != NULL ? error->message : "?");
-	ck_assert_int_eq (g_chmod (path, mode), 0);
-	return g_steal_pointer (&path);
+	return astra_check_tmp_write (rel, text, mode);
 }
 
 static char *
 test_path (const char *rel)
 {
-	return g_build_filename (tmp_dir, rel, NULL);
+	return astra_check_tmp_path (rel);
 }
 
 static char *
@@ -216,38 +146,6 @@ expect_one_error (const char *text, guint line, const char *group, const char *k
 	return g_strdup (find_error (errors, prefix));
 }
 
-static char *
-read_source_file (const char *rel)
-{
-	const char *source_dir = g_getenv ("ASTRA_SOURCE_DIR");
-	g_autofree char *path = NULL;
-	g_autoptr(GError) error = NULL;
-	char *contents = NULL;
-
-	ck_assert_msg (source_dir != NULL, "run through meson test: ASTRA_SOURCE_DIR is not set");
-	path = g_build_filename (source_dir, rel, NULL);
-	ck_assert_msg (g_file_get_contents (path, &contents, NULL, &error), "%s: %s", path,
-		       error != NULL ? error->message : "?");
-	return contents;
-}
-
-/* an event from one of the fixtures in tests/events/ */
-static AstraEvent *
-fixture_event (const char *type_name)
-{
-	g_autofree char *rel = g_strdup_printf ("tests/events/%s.json", type_name);
-	g_autofree char *text = read_source_file (rel);
-	g_autoptr(GBytes) body = NULL;
-	g_autoptr(GError) error = NULL;
-	AstraEvent *event;
-
-	g_strchomp (text);
-	body = g_bytes_new (text, strlen (text));
-	event = astra_event_new_from_body ("evt_test", body, &error);
-	ck_assert_msg (event != NULL, "%s: %s", rel, error != NULL ? error->message : "?");
-	return event;
-}
-
 static AstraWebhook *
 find_webhook (GPtrArray *webhooks, const char *name)
 {
@@ -278,9 +176,8 @@ find_webhook_config (AstraConfig *config, const char *name)
 
 START_TEST (test_example)
 {
-	const char *source_dir = g_getenv ("ASTRA_SOURCE_DIR");
-	g_autofree char *path = NULL;
-	g_autofree char *webhooks_dir = NULL;
+	g_autofree char *path = astra_check_source_path ("data", "astra-alertd.conf", NULL);
+	g_autofree char *webhooks_dir = astra_check_source_path ("data", "webhooks.d", NULL);
 	g_autofree char *address = NULL;
 	g_autoptr(AstraConfig) config = NULL;
 	g_autoptr(GPtrArray) webhooks = NULL;
@@ -290,9 +187,6 @@ START_TEST (test_example)
 	AstraWebhook *demo;
 	const char *const *events;
 
-	ck_assert_msg (source_dir != NULL, "run through meson test: ASTRA_SOURCE_DIR is not set");
-	path = g_build_filename (source_dir, "data", "astra-alertd.conf", NULL);
-	webhooks_dir = g_build_filename (source_dir, "data", "webhooks.d", NULL);
 	errors = check_file (path, &config, &webhooks);
 	assert_no_errors (errors);
 	ck_assert_ptr_nonnull (config);
@@ -332,8 +226,8 @@ END_TEST
 /* a copy of the example whose state-dir does not exist: loading and building must not create it */
 START_TEST (test_example_state_dir_not_created)
 {
-	g_autofree char *text = read_source_file ("data/astra-alertd.conf");
-	g_autofree char *demo = read_source_file ("data/webhooks.d/demo.conf");
+	g_autofree char *text = astra_check_read_source_file ("data/astra-alertd.conf");
+	g_autofree char *demo = astra_check_read_source_file ("data/webhooks.d/demo.conf");
 	g_autofree char *state_dir = test_path ("state");
 	g_autofree char *state_line = g_strdup_printf ("state-dir = %s", state_dir);
 	g_autoptr(GString) copy = g_string_new (text);
@@ -413,9 +307,9 @@ START_TEST (test_daemon_unknown_key)
 						 "colour = blue\n",
 						 3, "daemon", "colour");
 
-	ck_assert_contains (msg, "unknown key");
+	astra_assert_contains (msg, "unknown key");
 	/* says what would have been right */
-	ck_assert_contains (msg, "max-body-size");
+	astra_assert_contains (msg, "max-body-size");
 }
 END_TEST
 
@@ -442,7 +336,7 @@ START_TEST (test_daemon_bad_listen)
 						 bad_listen_cases[_i].value);
 	g_autofree char *msg = expect_one_error (text, 3, "daemon", "listen");
 
-	ck_assert_contains (msg, bad_listen_cases[_i].why);
+	astra_assert_contains (msg, bad_listen_cases[_i].why);
 }
 END_TEST
 
@@ -462,7 +356,7 @@ START_TEST (test_regression_daemon_listen_ipv6_without_brackets)
 	g_autofree char *text = g_strdup_printf ("[daemon]\nlisten = %s\n", unbracketed_ipv6_cases[_i]);
 	g_autofree char *msg = expect_one_error (text, 2, "daemon", "listen");
 
-	ck_assert_contains (msg, "bracket");
+	astra_assert_contains (msg, "bracket");
 }
 END_TEST
 
@@ -483,8 +377,8 @@ START_TEST (test_daemon_bad_max_body_size)
 	g_autofree char *msg = expect_one_error (text, 2, "daemon", "max-body-size");
 	g_autofree char *quoted = g_strdup_printf ("'%s'", bad_size_cases[_i]);
 
-	ck_assert_contains (msg, quoted);
-	ck_assert_contains (msg, "1K to 64M");
+	astra_assert_contains (msg, quoted);
+	astra_assert_contains (msg, "1K to 64M");
 }
 END_TEST
 
@@ -501,7 +395,7 @@ START_TEST (test_regression_daemon_max_body_size_overflow)
 	g_autofree char *msg = expect_one_error ("[daemon]\nmax-body-size = 18014398509481985K\n",
 						 2, "daemon", "max-body-size");
 
-	ck_assert_contains (msg, "1K to 64M");
+	astra_assert_contains (msg, "1K to 64M");
 }
 END_TEST
 
@@ -509,7 +403,7 @@ START_TEST (test_daemon_empty_value)
 {
 	g_autofree char *msg = expect_one_error ("[daemon]\nstate-dir =\n", 2, "daemon", "state-dir");
 
-	ck_assert_contains (msg, "empty");
+	astra_assert_contains (msg, "empty");
 }
 END_TEST
 
@@ -518,7 +412,7 @@ START_TEST (test_daemon_bad_shutdown_timeout)
 	g_autofree char *msg = expect_one_error ("[daemon]\nshutdown-timeout = 301\n", 2, "daemon",
 						 "shutdown-timeout");
 
-	ck_assert_contains (msg, "'301'");
+	astra_assert_contains (msg, "'301'");
 }
 END_TEST
 
@@ -537,7 +431,7 @@ START_TEST (test_duplicate_key)
 	assert_n_errors (errors, 1);
 	msg = find_error (errors, prefix);
 	/* names both lines */
-	ck_assert_contains (msg, "line 2");
+	astra_assert_contains (msg, "line 2");
 }
 END_TEST
 
@@ -551,7 +445,7 @@ START_TEST (test_duplicate_key_in_webhook)
 	g_autofree char *prefix = location (path, 5, "webhook a", "timeout");
 
 	assert_n_errors (errors, 1);
-	ck_assert_contains (find_error (errors, prefix), "line 4");
+	astra_assert_contains (find_error (errors, prefix), "line 4");
 }
 END_TEST
 
@@ -564,7 +458,7 @@ START_TEST (test_unknown_group)
 						 "state-dir = /tmp\n",
 						 4, "deamon", NULL);
 
-	ck_assert_contains (msg, "unknown group");
+	astra_assert_contains (msg, "unknown group");
 }
 END_TEST
 
@@ -595,7 +489,7 @@ START_TEST (test_webhook_bad_name)
 	g_autofree char *msg = expect_one_error ("[webhook no spaces please]\n" GOOD_WEBHOOK_KEYS,
 						 1, "webhook no spaces please", NULL);
 
-	ck_assert_contains (msg, "webhook names");
+	astra_assert_contains (msg, "webhook names");
 }
 END_TEST
 
@@ -616,7 +510,7 @@ START_TEST (test_regression_webhook_without_plugin)
 						 "url = https://hooks.example.com/astra\n",
 						 1, "webhook a", "plugin");
 
-	ck_assert_contains (msg, "plugin = generic");
+	astra_assert_contains (msg, "plugin = generic");
 }
 END_TEST
 
@@ -640,9 +534,9 @@ START_TEST (test_webhook_unknown_plugin)
 						 "url = https://hooks.example.com/astra\n",
 						 2, "webhook a", "plugin");
 
-	ck_assert_contains (msg, "'slak'");
+	astra_assert_contains (msg, "'slak'");
 	/* lists what is available */
-	ck_assert_contains (msg, "available: generic");
+	astra_assert_contains (msg, "available: generic");
 }
 END_TEST
 
@@ -653,7 +547,7 @@ START_TEST (test_webhook_unknown_key)
 						 "colour = red\n",
 						 4, "webhook a", "colour");
 
-	ck_assert_contains (msg, "unknown key for plugin generic");
+	astra_assert_contains (msg, "unknown key for plugin generic");
 }
 END_TEST
 
@@ -664,9 +558,9 @@ START_TEST (test_webhook_events_match_nothing)
 						 "events = agent.*; alerts.*\n",
 						 4, "webhook a", "events");
 
-	ck_assert_contains (msg, "'alerts.*' matches no event type");
+	astra_assert_contains (msg, "'alerts.*' matches no event type");
 	/* lists the known types */
-	ck_assert_contains (msg, "alert.triggered");
+	astra_assert_contains (msg, "alert.triggered");
 }
 END_TEST
 
@@ -677,7 +571,7 @@ START_TEST (test_webhook_events_empty)
 						 "events = ;\n",
 						 4, "webhook a", "events");
 
-	ck_assert_contains (msg, "no event type");
+	astra_assert_contains (msg, "no event type");
 }
 END_TEST
 
@@ -688,7 +582,7 @@ START_TEST (test_webhook_bad_min_severity)
 						 "min-severity = severe\n",
 						 4, "webhook a", "min-severity");
 
-	ck_assert_contains (msg, "'severe' is not a severity");
+	astra_assert_contains (msg, "'severe' is not a severity");
 }
 END_TEST
 
@@ -700,7 +594,7 @@ START_TEST (test_webhook_bad_timeout)
 						 bad_timeout_cases[_i]);
 	g_autofree char *msg = expect_one_error (text, 4, "webhook a", "timeout");
 
-	ck_assert_contains (msg, "1 to 300");
+	astra_assert_contains (msg, "1 to 300");
 }
 END_TEST
 
@@ -711,7 +605,7 @@ START_TEST (test_webhook_bad_enabled)
 						 "enabled = yes please\n",
 						 4, "webhook a", "enabled");
 
-	ck_assert_contains (msg, "true or false");
+	astra_assert_contains (msg, "true or false");
 }
 END_TEST
 
@@ -727,9 +621,9 @@ START_TEST (test_webhook_bad_url)
 	/* the line is checked by test_regression_plugin_error_located_at_key */
 	assert_n_errors (errors, 1);
 	msg = find_error (errors, prefix);
-	ck_assert_contains (msg, "[webhook a]");
-	ck_assert_contains (msg, "url");
-	ck_assert_not_contains (msg, "T0KEN-123");
+	astra_assert_contains (msg, "[webhook a]");
+	astra_assert_contains (msg, "url");
+	astra_assert_not_contains (msg, "T0KEN-123");
 }
 END_TEST
 
@@ -741,7 +635,7 @@ START_TEST (test_webhook_signature_unknown)
 						 "signature = hmac-md5\n",
 						 5, "webhook a", "signature");
 
-	ck_assert_contains (msg, "'hmac-md5' is not a signature scheme");
+	astra_assert_contains (msg, "'hmac-md5' is not a signature scheme");
 }
 END_TEST
 
@@ -752,7 +646,7 @@ START_TEST (test_webhook_signature_without_secret)
 						 "signature = standard-webhooks\n",
 						 4, "webhook a", "signature");
 
-	ck_assert_contains (msg, "no secret");
+	astra_assert_contains (msg, "no secret");
 }
 END_TEST
 
@@ -764,10 +658,10 @@ START_TEST (test_webhook_secret_file_readable_by_others)
 						 "secret-file = secrets/a.key\n",
 						 4, "webhook a", "secret-file");
 
-	ck_assert_contains (msg, key_path);
-	ck_assert_contains (msg, "readable by others");
-	ck_assert_not_contains (msg, "s3cr3t");
-	ck_assert_not_contains (msg, "4711");
+	astra_assert_contains (msg, key_path);
+	astra_assert_contains (msg, "readable by others");
+	astra_assert_not_contains (msg, "s3cr3t");
+	astra_assert_not_contains (msg, "4711");
 }
 END_TEST
 
@@ -779,7 +673,7 @@ START_TEST (test_webhook_secret_file_missing)
 						 "secret-file = secrets/none.key\n",
 						 4, "webhook a", "secret-file");
 
-	ck_assert_contains (msg, key_path);
+	astra_assert_contains (msg, key_path);
 }
 END_TEST
 
@@ -792,8 +686,8 @@ START_TEST (test_webhook_secret_and_secret_file)
 						 "secret-file = a.key\n",
 						 5, "webhook a", "secret-file");
 
-	ck_assert_contains (msg, "both");
-	ck_assert_not_contains (msg, "s3cr3t");
+	astra_assert_contains (msg, "both");
+	astra_assert_not_contains (msg, "s3cr3t");
 }
 END_TEST
 
@@ -805,8 +699,8 @@ START_TEST (test_webhook_standard_secret_bad_base64)
 						 "secret = whsec_N0t*Base64+At/All!\n",
 						 5, "webhook a", "secret");
 
-	ck_assert_contains (msg, "base64");
-	ck_assert_not_contains (msg, "N0t*Base64");
+	astra_assert_contains (msg, "base64");
+	astra_assert_not_contains (msg, "N0t*Base64");
 }
 END_TEST
 
@@ -845,8 +739,8 @@ START_TEST (test_webhooks_dir_duplicate_name)
 	assert_n_errors (errors, 1);
 	msg = find_error (errors, prefix);
 	/* names both locations */
-	ck_assert_contains (msg, "already defined");
-	ck_assert_contains (msg, first);
+	astra_assert_contains (msg, "already defined");
+	astra_assert_contains (msg, first);
 }
 END_TEST
 
@@ -860,7 +754,7 @@ START_TEST (test_webhooks_dir_duplicate_of_main)
 	g_autofree char *first = g_strdup_printf ("%s:3", main_path);
 
 	assert_n_errors (errors, 1);
-	ck_assert_contains (find_error (errors, prefix), first);
+	astra_assert_contains (find_error (errors, prefix), first);
 }
 END_TEST
 
@@ -976,7 +870,7 @@ START_TEST (test_regression_secret_error_key_twice)
 						 "secret-file = a.key\n",
 						 4, "webhook a", "secret-file");
 
-	ck_assert_not_contains (msg, "secret-file: secret-file:");
+	astra_assert_not_contains (msg, "secret-file: secret-file:");
 }
 END_TEST
 
@@ -996,7 +890,7 @@ START_TEST (test_regression_plugin_error_located_at_key)
 						 "url = ftp://hooks.example.com/T0KEN-123\n",
 						 3, "webhook a", "url");
 
-	ck_assert_not_contains (msg, "T0KEN-123");
+	astra_assert_not_contains (msg, "T0KEN-123");
 }
 END_TEST
 
@@ -1074,16 +968,6 @@ END_TEST
 
 /* astra_webhook_wants */
 
-static const char *const all_types[] = {
-    "agent.status_changed",
-    "agent.registered",
-    "speedtest.completed",
-    "traceroute.completed",
-    "service_test.failed",
-    "alert.triggered",
-    "alert.resolved",
-};
-
 START_TEST (test_wants)
 {
 	g_autofree char *path = write_file ("astra-alertd.conf",
@@ -1098,10 +982,10 @@ START_TEST (test_wants)
 					    "[webhook on]\n" GOOD_WEBHOOK_KEYS
 					    "enabled = true\n",
 					    0600);
-	/* one row per webhook, one column per entry of all_types */
+	/* one row per webhook, one column per entry of astra_check_event_types */
 	static const struct {
 		const char *name;
-		gboolean wants[G_N_ELEMENTS (all_types)];
+		gboolean wants[ASTRA_CHECK_N_EVENT_TYPES];
 	} expected[] = {
 	    {"globs", {TRUE, TRUE, FALSE, FALSE, FALSE, TRUE, FALSE}},
 	    {"commas", {FALSE, FALSE, TRUE, TRUE, TRUE, FALSE, FALSE}},
@@ -1122,14 +1006,15 @@ START_TEST (test_wants)
 	ck_assert (!astra_webhook_get_enabled (find_webhook (webhooks, "off")));
 	ck_assert_int_eq (astra_webhook_get_min_severity (find_webhook (webhooks, "severe")), ASTRA_SEVERITY_ERROR);
 
-	for (guint t = 0; t < G_N_ELEMENTS (all_types); t++) {
-		g_autoptr(AstraEvent) event = fixture_event (all_types[t]);
+	for (guint t = 0; t < ASTRA_CHECK_N_EVENT_TYPES; t++) {
+		g_autoptr(AstraEvent) event =
+		    astra_check_fixture_event (astra_check_event_types[t], "evt_test");
 
 		for (guint w = 0; w < G_N_ELEMENTS (expected); w++) {
 			AstraWebhook *webhook = find_webhook (webhooks, expected[w].name);
 			ck_assert_msg (astra_webhook_wants (webhook, event) == expected[w].wants[t],
 				       "webhook %s, event %s: expected wants = %d", expected[w].name,
-				       all_types[t], expected[w].wants[t]);
+				       astra_check_event_types[t], expected[w].wants[t]);
 		}
 	}
 }
@@ -1146,7 +1031,7 @@ START_TEST (test_wants_alert_severity)
 					    0600);
 	g_autoptr(GPtrArray) webhooks = NULL;
 	g_autoptr(GPtrArray) errors = check_file (path, NULL, &webhooks);
-	g_autofree char *text = read_source_file ("tests/events/alert.triggered.json");
+	g_autofree char *text = astra_check_read_source_file ("tests/events/alert.triggered.json");
 	g_autoptr(JsonNode) root = NULL;
 	AstraWebhook *webhook;
 
@@ -1173,16 +1058,14 @@ config_suite (void)
 	Suite *s = suite_create ("config");
 	TCase *tc;
 
-	tc = tcase_create ("example");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("example");
 	tcase_add_test (tc, test_example);
 	tcase_add_test (tc, test_example_state_dir_not_created);
 	tcase_add_test (tc, test_defaults);
 	tcase_add_test (tc, test_daemon_values);
 	suite_add_tcase (s, tc);
 
-	tc = tcase_create ("daemon");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("daemon");
 	tcase_add_test (tc, test_daemon_unknown_key);
 	tcase_add_loop_test (tc, test_daemon_bad_listen, 0, G_N_ELEMENTS (bad_listen_cases));
 	tcase_add_loop_test (tc, test_daemon_bad_max_body_size, 0, G_N_ELEMENTS (bad_size_cases));
@@ -1195,8 +1078,7 @@ config_suite (void)
 	tcase_add_test (tc, test_missing_file);
 	suite_add_tcase (s, tc);
 
-	tc = tcase_create ("webhook");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("webhook");
 	tcase_add_test (tc, test_webhook_bad_name);
 	tcase_add_test (tc, test_webhook_unknown_plugin);
 	tcase_add_test (tc, test_webhook_unknown_key);
@@ -1215,8 +1097,7 @@ config_suite (void)
 	tcase_add_test (tc, test_webhook_standard_secret_rotation);
 	suite_add_tcase (s, tc);
 
-	tc = tcase_create ("webhooks.d");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("webhooks.d");
 	tcase_add_test (tc, test_webhooks_dir_duplicate_name);
 	tcase_add_test (tc, test_webhooks_dir_duplicate_of_main);
 	tcase_add_test (tc, test_webhooks_dir_only_conf);
@@ -1225,21 +1106,18 @@ config_suite (void)
 	tcase_add_test (tc, test_secret_file_relative);
 	suite_add_tcase (s, tc);
 
-	tc = tcase_create ("all-at-once");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("all-at-once");
 	tcase_add_test (tc, test_all_errors_at_once);
 	tcase_add_test (tc, test_all_webhook_errors_at_once);
 	suite_add_tcase (s, tc);
 
-	tc = tcase_create ("wants");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("wants");
 	tcase_add_test (tc, test_wants);
 	tcase_add_test (tc, test_wants_alert_severity);
 	suite_add_tcase (s, tc);
 
 	/* each fails until the engine bug described beside it is fixed */
-	tc = tcase_create ("regressions");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("regressions");
 	tcase_add_loop_test (tc, test_regression_daemon_listen_ipv6_without_brackets, 0,
 			     G_N_ELEMENTS (unbracketed_ipv6_cases));
 	tcase_add_test (tc, test_regression_daemon_max_body_size_overflow);
@@ -1256,11 +1134,5 @@ config_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (config_suite ());
-	int failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (config_suite ());
 }

@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 
 #include "astra.h"
+#include "astra-check-common.h"
 #include "astra-test-util.h"
 
 #define SECRET "s3cr3t-for-check-daemon-9b1f"
@@ -35,9 +36,6 @@ typedef struct {
 
 static Fixture fx;
 
-#define assert_no_error(error)                                                                     \
-	ck_assert_msg ((error) == NULL, "%s", (error) != NULL ? (error)->message : "")
-
 static void
 fixture_setup (void)
 {
@@ -45,10 +43,10 @@ fixture_setup (void)
 
 	memset (&fx, 0, sizeof (fx));
 	fx.dir = astra_test_mkdtemp (&error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	fx.session = astra_test_session_new ();
 	fx.receiver = astra_test_receiver_new (&error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 }
 
 static void
@@ -59,9 +57,7 @@ fixture_teardown (void)
 	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
 	g_clear_pointer (&fx.receiver, astra_test_receiver_free);
 	g_clear_object (&fx.session);
-	if (fx.dir != NULL && !astra_test_rmtree (fx.dir, &error))
-		g_printerr ("cannot remove %s: %s\n", fx.dir, error->message);
-	g_clear_pointer (&fx.dir, g_free);
+	astra_check_tmpdir_clear (&fx.dir);
 	g_clear_pointer (&fx.config_path, g_free);
 }
 
@@ -83,7 +79,7 @@ write_config (const char *plugin_dir, const char *daemon_extra, const char *webh
 	g_free (fx.config_path);
 	fx.config_path =
 	    astra_test_write_config (fx.dir, plugin_dir, daemon_extra, webhooks, &error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 }
 
 static void
@@ -94,7 +90,7 @@ start_daemon_with (const char *plugin_dir, const char *daemon_extra, const char 
 
 	write_config (plugin_dir, daemon_extra, webhooks);
 	fx.daemon = astra_test_daemon_start (fx.config_path, args, &error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 }
 
 static void
@@ -121,7 +117,7 @@ request (const char *method, const char *path, const char *body, gsize body_len,
 	AstraTestReply *reply = astra_test_http (fx.session, method, url, "application/json", body,
 						 body_len, chunked, &error);
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	return reply;
 }
 
@@ -281,16 +277,14 @@ run_verifier (const char *env, const char *script, const char *body_path, const 
 	g_autofree char *err = NULL;
 	g_autofree char *script_path = NULL;
 	const char *interpreter = g_getenv (env);
-	const char *source_dir = astra_test_getenv ("ASTRA_SOURCE_DIR", &error);
 	int status = -1;
 
-	assert_no_error (error);
 	ck_assert_msg (
 	    interpreter != NULL && interpreter[0] != '\0',
 	    "%s is not set: this test needs %s to run the docs' receiver snippet; install it "
 	    "and reconfigure (the test does not skip)",
 	    env, g_str_equal (env, "ASTRA_NODE") ? "nodejs" : "python3");
-	script_path = g_build_filename (source_dir, "tests", "verify", script, NULL);
+	script_path = astra_check_source_path ("tests", "verify", script, NULL);
 	{
 		const char *argv[] = {
 			interpreter, script_path, body_path, signature, secret, NULL
@@ -534,18 +528,16 @@ assert_rejected (AstraTestReply *reply, guint index, const char *field)
 }
 
 static void
-check_missing_fields (const char *source_dir, const char *type)
+check_missing_fields (const char *type)
 {
-	g_autofree char *event_path = g_strdup_printf ("%s/tests/events/%s.json", source_dir, type);
+	g_autofree char *schema_name = g_strdup_printf ("%s.schema.json", type);
 	g_autofree char *schema_path =
-	    g_strdup_printf ("%s/data/schemas/%s.schema.json", source_dir, type);
-	g_autofree char *event_json = NULL;
+	    astra_check_source_path ("data", "schemas", schema_name, NULL);
+	g_autofree char *event_json = astra_check_fixture_text (type);
 	g_autoptr(JsonParser) parser = json_parser_new ();
 	g_autoptr(GError) error = NULL;
 	JsonArray *required;
 
-	ck_assert_msg (g_file_get_contents (event_path, &event_json, NULL, &error), "%s",
-		       error != NULL ? error->message : "");
 	ck_assert_msg (json_parser_load_from_file (parser, schema_path, &error), "%s",
 		       error != NULL ? error->message : "");
 	required = json_object_get_array_member (
@@ -590,7 +582,7 @@ check_raw_too_large (GString *raw, gsize body_size)
 
 	ck_assert_uint_gt (rss_before, 0);
 	reply = astra_test_raw_http (url, raw->str, raw->len, &error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
 	ck_assert_msg (g_str_has_prefix (text, "HTTP/1.1 413"), "%s", text);
 	ck_assert_msg (strstr (text, "\r\n\r\n{\"error\":\"") != NULL, "%s", text);
@@ -604,13 +596,7 @@ check_raw_too_large (GString *raw, gsize body_size)
 
 START_TEST (test_bad_input)
 {
-	static const char *const types[] = {
-		"agent.status_changed", "agent.registered",    "speedtest.completed",
-		"traceroute.completed", "service_test.failed", "alert.triggered",
-		"alert.resolved",
-	};
 	g_autoptr(GError) error = NULL;
-	const char *source_dir = astra_test_getenv ("ASTRA_SOURCE_DIR", &error);
 	g_autoptr(GString) deep = g_string_new (NULL);
 	g_autoptr(GString) big = g_string_new ("[");
 	g_autofree char *mixed = NULL;
@@ -624,7 +610,6 @@ START_TEST (test_bad_input)
 	    "\"offline\","
 	    "\"current_status\":\"online\",\"tenant_id\":\"tenant-abc\"}}";
 
-	assert_no_error (error);
 	start_daemon_default ("max-body-size = 64K");
 
 	/* not JSON, and no body at all */
@@ -633,8 +618,8 @@ START_TEST (test_bad_input)
 	check_bad_body ("{\"event\":", strlen ("{\"event\":"), 400);
 
 	/* each event type without each of its required fields */
-	for (guint i = 0; i < G_N_ELEMENTS (types); i++)
-		check_missing_fields (source_dir, types[i]);
+	for (guint i = 0; i < ASTRA_CHECK_N_EVENT_TYPES; i++)
+		check_missing_fields (astra_check_event_types[i]);
 
 	/* an unknown type, a report that is not an object, a missing data */
 	{
@@ -791,21 +776,6 @@ count_type (AstraTestReceiver *receiver, const char *type)
 	return n;
 }
 
-static char *
-read_example (const char *type)
-{
-	g_autoptr(GError) error = NULL;
-	const char *source_dir = astra_test_getenv ("ASTRA_SOURCE_DIR", &error);
-	g_autofree char *path = NULL;
-	char *json = NULL;
-
-	assert_no_error (error);
-	path = g_strdup_printf ("%s/tests/events/%s.json", source_dir, type);
-	ck_assert_msg (g_file_get_contents (path, &json, NULL, &error), "%s",
-		       error != NULL ? error->message : "");
-	return g_strstrip (json);
-}
-
 START_TEST (test_routing)
 {
 	g_autoptr(GError) error = NULL;
@@ -819,14 +789,14 @@ START_TEST (test_routing)
 	g_autofree char *w4 = webhook_group ("critical", off, "/critical",
 					     "events = alert.*\nmin-severity = critical");
 	g_autofree char *webhooks = g_strdup_printf ("%s\n%s\n%s\n%s", w1, w2, w3, w4);
-	g_autofree char *triggered = read_example ("alert.triggered");
-	g_autofree char *registered = read_example ("agent.registered");
-	g_autofree char *speedtest = read_example ("speedtest.completed");
+	g_autofree char *triggered = astra_check_fixture_text ("alert.triggered");
+	g_autofree char *registered = astra_check_fixture_text ("agent.registered");
+	g_autofree char *speedtest = astra_check_fixture_text ("speedtest.completed");
 	g_autofree char *warning = NULL;
 	g_autofree char *id = NULL;
 	char *p;
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	start_daemon ("", webhooks);
 	ck_assert_msg (
 	    strstr (astra_test_daemon_get_stderr (fx.daemon), "(4 webhooks, 3 enabled;") != NULL,
@@ -914,7 +884,7 @@ START_TEST (test_receiver_errors)
 	const char *log;
 	double latency;
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	astra_test_receiver_set_status (fx.receiver, 500);
 	astra_test_receiver_set_status (gone, 410);
 	astra_test_receiver_set_delay (slow, G_MAXUINT);
@@ -1004,7 +974,7 @@ START_TEST (test_reload)
 	g_autofree char *id = NULL;
 	AstraTestRequest *req;
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	start_daemon (NULL, w1);
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
 	req = receiver_wait_nth (fx.receiver, 0);
@@ -1054,7 +1024,7 @@ run_check_config (const char *config, int *status, char **out, char **err)
 	g_autoptr(GError) error = NULL;
 	const char *alertd = astra_test_getenv ("ASTRA_ALERTD", &error);
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	{
 		const char *argv[] = { alertd, "--check-config", "--config", config, NULL };
 		ck_assert_msg (astra_test_run (argv, NULL, NULL, ASTRA_TEST_TIMEOUT_MS, status, out,
@@ -1170,7 +1140,7 @@ START_TEST (test_idle_connections_closed)
 		g_autoptr(AstraTestReply) reply =
 		    astra_test_http (session, "GET", url, NULL, NULL, 0, FALSE, &error);
 
-		assert_no_error (error);
+		astra_assert_no_error (error);
 		ck_assert_uint_eq (reply->status, 200);
 		/* the session goes, and its kept-alive connection with it */
 	}
@@ -1222,7 +1192,7 @@ START_TEST (test_state_lock)
 	start_daemon_default (NULL);
 	second = astra_test_daemon_spawn (NULL, fx.config_path, NULL, NULL,
 					  ASTRA_TEST_DAEMON_FLAG_NONE, &error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	ck_assert (astra_test_daemon_wait_exit (second, ASTRA_TEST_TIMEOUT_MS));
 	log = astra_test_daemon_get_stderr (second);
 	ck_assert_int_eq (astra_test_daemon_get_exit_status (second), 1);
@@ -1251,7 +1221,7 @@ START_TEST (test_refused_module)
 	g_autofree char *expected = NULL;
 	const char *log;
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	generic = g_build_filename (build_dir, "generic.so", NULL);
 	ck_assert_int_eq (g_mkdir (plugin_dir, 0755), 0);
 	ck_assert_int_eq (chmod (plugin_dir, 0755), 0);
@@ -1301,14 +1271,5 @@ daemon_suite (void)
 int
 main (void)
 {
-	g_autofree char *run_dir = astra_test_set_run_tmpdir ();
-	SRunner *runner = srunner_create (daemon_suite ());
-	int failed;
-
-	srunner_run_all (runner, CK_NORMAL);
-	failed = srunner_ntests_failed (runner);
-	srunner_free (runner);
-	if (run_dir != NULL)
-		astra_test_rmtree (run_dir, NULL);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (daemon_suite ());
 }

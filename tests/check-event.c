@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "astra.h"
+#include "astra-check-common.h"
 
 /* the schema validator is private to the SDK (hidden symbols): meson compiles
  * a copy into this suite to test it directly; its resources come from the SDK */
@@ -57,19 +58,7 @@ bytes_to_string (GBytes *bytes)
 static GBytes *
 read_fixture (AstraEventKind kind)
 {
-	const char *srcdir = g_getenv ("ASTRA_SOURCE_DIR");
-	g_autofree char *basename = g_strdup_printf ("%s.json", astra_event_kind_to_string (kind));
-	g_autofree char *path = NULL;
-	g_autoptr(GError) error = NULL;
-	char *contents = NULL;
-	gsize len = 0;
-
-	ck_assert_msg (srcdir != NULL, "ASTRA_SOURCE_DIR is not set");
-	path = g_build_filename (srcdir, "tests", "events", basename, NULL);
-	ck_assert_msg (g_file_get_contents (path, &contents, &len, &error),
-		       "%s",
-		       error != NULL ? error->message : "");
-	return g_bytes_new_take (contents, len);
+	return astra_check_fixture_bytes (astra_event_kind_to_string (kind));
 }
 
 /* the data object of a fixture, as a fresh mutable copy */
@@ -214,15 +203,12 @@ END_TEST
 
 START_TEST (test_fixtures_dir)
 {
-	const char *srcdir = g_getenv ("ASTRA_SOURCE_DIR");
-	g_autofree char *path = NULL;
+	g_autofree char *path = astra_check_source_path ("tests", "events", NULL);
 	g_autoptr(GDir) dir = NULL;
 	g_autoptr(GError) error = NULL;
 	const char *name;
 	guint n = 0;
 
-	ck_assert (srcdir != NULL);
-	path = g_build_filename (srcdir, "tests", "events", NULL);
 	dir = g_dir_open (path, 0, &error);
 	ck_assert_msg (dir != NULL, "%s", error != NULL ? error->message : "");
 	while ((name = g_dir_read_name (dir)) != NULL) {
@@ -1084,19 +1070,14 @@ END_TEST
 
 START_TEST (test_kind_strings)
 {
-	static const char *names[] = {NULL,
-				      "agent.status_changed",
-				      "agent.registered",
-				      "speedtest.completed",
-				      "traceroute.completed",
-				      "service_test.failed",
-				      "alert.triggered",
-				      "alert.resolved"};
-	G_STATIC_ASSERT (G_N_ELEMENTS (names) == ASTRA_EVENT_KIND_LAST);
+	/* astra_check_event_types lists the kinds after UNKNOWN, in the enum's order */
+	G_STATIC_ASSERT (ASTRA_CHECK_N_EVENT_TYPES + 1 == ASTRA_EVENT_KIND_LAST);
 
 	for (guint k = ASTRA_EVENT_KIND_UNKNOWN + 1; k < ASTRA_EVENT_KIND_LAST; k++) {
-		ck_assert_str_eq (astra_event_kind_to_string (k), names[k]);
-		ck_assert_int_eq (astra_event_kind_from_string (names[k]), k);
+		const char *name = astra_check_event_types[k - 1];
+
+		ck_assert_str_eq (astra_event_kind_to_string (k), name);
+		ck_assert_int_eq (astra_event_kind_from_string (name), k);
 	}
 	ck_assert_ptr_null (astra_event_kind_to_string (ASTRA_EVENT_KIND_UNKNOWN));
 	ck_assert_ptr_null (astra_event_kind_to_string (ASTRA_EVENT_KIND_LAST));
@@ -1334,11 +1315,5 @@ event_suite (void)
 int
 main (void)
 {
-	SRunner *runner = srunner_create (event_suite ());
-	int failed;
-
-	srunner_run_all (runner, CK_NORMAL);
-	failed = srunner_ntests_failed (runner);
-	srunner_free (runner);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (event_suite ());
 }

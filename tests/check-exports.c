@@ -13,33 +13,14 @@
 
 #include <check.h>
 #include <glib.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "astra-check-common.h"
 
 #define ASTRA_SDK_LIBRARY "libastra-plugin.so.1.0.0"
 #define ASTRA_SDK_VERSION_PREFIX "ASTRA_PLUGIN_"
 #define ASTRA_AVAILABLE_PREFIX "ASTRA_AVAILABLE_IN_"
-
-static char *
-env_path (const char *var, const char *first, ...) G_GNUC_NULL_TERMINATED;
-
-static char *
-env_path (const char *var, const char *first, ...)
-{
-	const char *root = g_getenv (var);
-	g_autoptr(GPtrArray) parts = g_ptr_array_new ();
-	va_list args;
-
-	ck_assert_msg (root != NULL, "%s is not set; run the test with meson test", var);
-	g_ptr_array_add (parts, (gpointer) root);
-	va_start (args, first);
-	for (const char *part = first; part != NULL; part = va_arg (args, const char *))
-		g_ptr_array_add (parts, (gpointer) part);
-	va_end (args);
-	g_ptr_array_add (parts, NULL);
-	return g_build_filenamev ((char **) parts->pdata);
-}
 
 typedef struct {
 	char *name;    /* without the version */
@@ -162,7 +143,7 @@ parse_headers (void)
 	g_autoptr(GHashTable) declared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDir) dir = NULL;
-	g_autofree char *include_dir = env_path ("ASTRA_SOURCE_DIR", "include", "astra", NULL);
+	g_autofree char *include_dir = astra_check_source_path ("include", "astra", NULL);
 	const char *filename;
 
 	dir = g_dir_open (include_dir, 0, &error);
@@ -211,7 +192,7 @@ END_TEST
 static GPtrArray *
 run_nm_sdk (void)
 {
-	g_autofree char *path = env_path ("ASTRA_BUILD_DIR", "core", "sdk", ASTRA_SDK_LIBRARY, NULL);
+	g_autofree char *path = astra_check_build_path ("core", "sdk", ASTRA_SDK_LIBRARY, NULL);
 	return run_nm (path);
 }
 
@@ -294,8 +275,9 @@ assert_plugin_exports (const char *path)
 
 START_TEST (test_fake_plugin_exports)
 {
-	g_autofree char *path = env_path ("ASTRA_BUILD_DIR", "tests", "fake-plugins", "good.so", NULL);
-	g_autofree char *missing = env_path ("ASTRA_BUILD_DIR", "tests", "fake-plugins", "missing-symbol.so", NULL);
+	g_autofree char *path = astra_check_build_path ("tests", "fake-plugins", "good.so", NULL);
+	g_autofree char *missing =
+	    astra_check_build_path ("tests", "fake-plugins", "missing-symbol.so", NULL);
 	g_autoptr(GPtrArray) symbols = NULL;
 
 	assert_plugin_exports (path);
@@ -311,7 +293,7 @@ START_TEST (test_plugin_modules_exports)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDir) dir = NULL;
-	g_autofree char *plugin_dir = env_path ("ASTRA_BUILD_DIR", "plugins", NULL);
+	g_autofree char *plugin_dir = astra_check_build_path ("plugins", NULL);
 	g_autofree char *generic = g_build_filename (plugin_dir, "generic.so", NULL);
 	const char *filename;
 	guint n_modules = 0;
@@ -358,11 +340,5 @@ exports_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (exports_suite ());
-	int failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (exports_suite ());
 }

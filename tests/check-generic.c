@@ -26,24 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astra-check-common.h"
 #include "astra-generic-plugin.h"
 #include "astra-plugin-loader.h"
-
-#define ck_assert_contains(haystack, needle)                                                   \
-	do {                                                                                   \
-		const char *_h = (haystack);                                                   \
-		const char *_n = (needle);                                                     \
-		ck_assert_msg (_h != NULL && strstr (_h, _n) != NULL,                          \
-			       "'%s' does not contain '%s'", _h != NULL ? _h : "(null)", _n); \
-	} while (0)
-
-#define ck_assert_not_contains(haystack, needle)                                  \
-	do {                                                                      \
-		const char *_h = (haystack);                                      \
-		const char *_n = (needle);                                        \
-		ck_assert_msg (_h != NULL && strstr (_h, _n) == NULL,             \
-			       "'%s' contains '%s'", _h != NULL ? _h : "(null)", _n); \
-	} while (0)
 
 #define TEST_URL   "https://hooks.example.com/astra/generic?team=ops&x=1"
 #define TEST_GROUP "webhook test"
@@ -54,102 +39,18 @@
 /* the Standard Webhooks specification's example secret */
 #define TEST_WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-static const char *const all_types[] = {
-    "agent.status_changed",
-    "agent.registered",
-    "speedtest.completed",
-    "traceroute.completed",
-    "service_test.failed",
-    "alert.triggered",
-    "alert.resolved",
-};
-
-static char *tmp_dir = NULL; /* fresh per test in the tcases that need files */
-
-static void
-rm_rf (const char *path)
-{
-	GStatBuf st;
-
-	if (g_lstat (path, &st) != 0)
-		return;
-	if (S_ISDIR (st.st_mode)) {
-		g_autoptr(GDir) dir = NULL;
-		const char *name;
-
-		dir = g_dir_open (path, 0, NULL);
-		while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-			g_autofree char *child = g_build_filename (path, name, NULL);
-			rm_rf (child);
-		}
-		g_rmdir (path);
-		return;
-	}
-	g_unlink (path);
-}
-
-static void
-setup (void)
-{
-	g_autoptr(GError) error = NULL;
-
-	tmp_dir = g_dir_make_tmp ("astra-check-generic-XXXXXX", &error);
-	ck_assert_msg (tmp_dir != NULL, "g_dir_make_tmp: %s", error != NULL ? error->message : "?");
-}
-
-static void
-teardown (void)
-{
-	if (tmp_dir != NULL)
-		rm_rf (tmp_dir);
-	g_clear_pointer (&tmp_dir, g_free);
-}
-
+/* NAME in the test's folder (astra_check_tmpdir_setup()), written with MODE */
 static char *
 write_file (const char *name, const char *text, int mode)
 {
-	g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_msg (g_file_set_contents (path, text, -1, &error), "%s: %s", path,
-		       error != NULL ? error->message : "?");
-	ck_assert_int_eq (g_chmod (path, mode), 0);
-	return g_steal_pointer (&path);
-}
-
-static const char *
-source_dir (void)
-{
-	const char *dir = g_getenv ("ASTRA_SOURCE_DIR");
-
-	ck_assert_msg (dir != NULL, "run through meson test: ASTRA_SOURCE_DIR is not set");
-	return dir;
-}
-
-static char *
-fixture_text (const char *type_name)
-{
-	g_autofree char *name = g_strdup_printf ("%s.json", type_name);
-	g_autofree char *path = g_build_filename (source_dir (), "tests", "events", name, NULL);
-	g_autoptr(GError) error = NULL;
-	char *text = NULL;
-
-	ck_assert_msg (g_file_get_contents (path, &text, NULL, &error), "%s: %s", path,
-		       error != NULL ? error->message : "?");
-	return g_strchomp (text);
+	return astra_check_tmp_write (name, text, mode);
 }
 
 /* the fixture event of TYPE, with a fixed id (its timestamp is the fixture's) */
 static AstraEvent *
 fixture_event (const char *type_name)
 {
-	g_autofree char *text = fixture_text (type_name);
-	g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
-	g_autoptr(GError) error = NULL;
-	AstraEvent *event = astra_event_new_from_body (TEST_EVENT_ID, body, &error);
-
-	ck_assert_msg (event != NULL, "%s: %s", type_name, error != NULL ? error->message : "?");
-	return event;
+	return astra_check_fixture_event (type_name, TEST_EVENT_ID);
 }
 
 static AstraPlugin *
@@ -269,7 +170,7 @@ render_to_text (AstraRequest *request)
 static void
 assert_golden (const char *name, const char *got)
 {
-	g_autofree char *path = g_build_filename (source_dir (), "tests", "golden", "generic", name, NULL);
+	g_autofree char *path = astra_check_source_path ("tests", "golden", "generic", name, NULL);
 	g_autofree char *expected = NULL;
 	g_autoptr(GError) error = NULL;
 
@@ -305,7 +206,7 @@ START_TEST (test_url_required)
 {
 	g_autofree char *msg = configure_error ("");
 
-	ck_assert_contains (msg, "url");
+	astra_assert_contains (msg, "url");
 }
 END_TEST
 
@@ -313,7 +214,7 @@ START_TEST (test_url_empty)
 {
 	g_autofree char *msg = configure_error ("url =\n");
 
-	ck_assert_contains (msg, "url");
+	astra_assert_contains (msg, "url");
 }
 END_TEST
 
@@ -358,22 +259,22 @@ START_TEST (test_url_file_readable_by_others)
 	ck_assert_ptr_null (plugin);
 	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "%s", error->message);
 	/* names the key and the file, never what is in it */
-	ck_assert_contains (error->message, "url-file");
-	ck_assert_contains (error->message, path);
-	ck_assert_contains (error->message, "readable by others");
-	ck_assert_not_contains (error->message, "T0KEN");
-	ck_assert_not_contains (error->message, "hooks.example.com");
+	astra_assert_contains (error->message, "url-file");
+	astra_assert_contains (error->message, path);
+	astra_assert_contains (error->message, "readable by others");
+	astra_assert_not_contains (error->message, "T0KEN");
+	astra_assert_not_contains (error->message, "hooks.example.com");
 }
 END_TEST
 
 START_TEST (test_url_file_missing)
 {
-	g_autofree char *path = g_build_filename (tmp_dir, "nothing-here", NULL);
+	g_autofree char *path = astra_check_tmp_path ("nothing-here");
 	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_contains (msg, "url-file");
-	ck_assert_contains (msg, path);
+	astra_assert_contains (msg, "url-file");
+	astra_assert_contains (msg, path);
 }
 END_TEST
 
@@ -383,16 +284,16 @@ START_TEST (test_url_file_empty)
 	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_contains (msg, "empty");
+	astra_assert_contains (msg, "empty");
 }
 END_TEST
 
 START_TEST (test_url_file_not_regular)
 {
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", tmp_dir);
+	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", astra_check_get_tmpdir ());
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_contains (msg, "url-file");
+	astra_assert_contains (msg, "url-file");
 }
 END_TEST
 
@@ -402,7 +303,7 @@ START_TEST (test_url_and_url_file)
 	g_autofree char *keys = g_strdup_printf ("url = https://hooks.example.com/a\nurl-file = %s\n", path);
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_contains (msg, "both");
+	astra_assert_contains (msg, "both");
 }
 END_TEST
 
@@ -425,9 +326,9 @@ START_TEST (test_url_invalid)
 	g_autofree char *keys = g_strdup_printf ("url = %s\n", bad_url_cases[_i]);
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_contains (msg, "url");
-	ck_assert_not_contains (msg, "T0KEN");
-	ck_assert_not_contains (msg, "hooks.example.com");
+	astra_assert_contains (msg, "url");
+	astra_assert_not_contains (msg, "T0KEN");
+	astra_assert_not_contains (msg, "hooks.example.com");
 }
 END_TEST
 
@@ -437,8 +338,8 @@ START_TEST (test_url_file_invalid)
 	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_contains (msg, "url");
-	ck_assert_not_contains (msg, "T0KEN");
+	astra_assert_contains (msg, "url");
+	astra_assert_not_contains (msg, "T0KEN");
 }
 END_TEST
 
@@ -477,7 +378,7 @@ START_TEST (test_regression_url_control_characters)
 	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
 	g_autofree char *msg = configure_error (keys);
 
-	ck_assert_not_contains (msg, "T0KEN");
+	astra_assert_not_contains (msg, "T0KEN");
 }
 END_TEST
 
@@ -486,13 +387,13 @@ END_TEST
 START_TEST (test_render)
 {
 	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) event = fixture_event (all_types[_i]);
+	g_autoptr(AstraEvent) event = fixture_event (astra_check_event_types[_i]);
 	g_autoptr(AstraRequest) request = render (plugin, event);
 	g_autoptr(AstraRequest) again = render (plugin, event);
 	g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s", astra_version_string ());
 	g_autofree char *text = render_to_text (request);
 	g_autofree char *text_again = render_to_text (again);
-	g_autofree char *golden = g_strdup_printf ("%s.http", all_types[_i]);
+	g_autofree char *golden = g_strdup_printf ("%s.http", astra_check_event_types[_i]);
 	GBytes *body;
 
 	ck_assert_str_eq (astra_request_get_method (request), "POST");
@@ -518,12 +419,12 @@ END_TEST
 START_TEST (test_render_new_event)
 {
 	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) fixture = fixture_event (all_types[_i]);
+	g_autoptr(AstraEvent) fixture = fixture_event (astra_check_event_types[_i]);
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraRequest) request = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *text = NULL;
-	g_autofree char *golden = g_strdup_printf ("%s.http", all_types[_i]);
+	g_autofree char *golden = g_strdup_printf ("%s.http", astra_check_event_types[_i]);
 
 	event = astra_event_new (astra_event_get_kind (fixture), astra_event_get_timestamp (fixture),
 				 astra_event_get_data (fixture), &error);
@@ -576,7 +477,7 @@ START_TEST (test_classify)
 		       classify_cases[_i].status, astra_outcome_to_string (classify_cases[_i].outcome),
 		       astra_outcome_to_string (outcome));
 	if (classify_cases[_i].reason_part != NULL)
-		ck_assert_contains (astra_response_get_reason (response), classify_cases[_i].reason_part);
+		astra_assert_contains (astra_response_get_reason (response), classify_cases[_i].reason_part);
 	/* no Retry-After, no delay asked for */
 	ck_assert (astra_response_get_retry_after (response) < 0);
 }
@@ -661,7 +562,7 @@ END_TEST
 START_TEST (test_sign_astra)
 {
 	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) event = fixture_event (all_types[_i]);
+	g_autoptr(AstraEvent) event = fixture_event (astra_check_event_types[_i]);
 	g_autoptr(AstraRequest) request = render (plugin, event);
 	g_autoptr(AstraSigner) signer = astra_signer_new (ASTRA_SIGNATURE_SCHEME_ASTRA);
 	g_autoptr(AstraSigner) verifier = astra_signer_new (ASTRA_SIGNATURE_SCHEME_ASTRA);
@@ -713,7 +614,7 @@ END_TEST
 START_TEST (test_sign_standard_webhooks)
 {
 	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) event = fixture_event (all_types[_i]);
+	g_autoptr(AstraEvent) event = fixture_event (astra_check_event_types[_i]);
 	g_autoptr(AstraRequest) request = render (plugin, event);
 	g_autoptr(AstraSigner) signer = astra_signer_new (ASTRA_SIGNATURE_SCHEME_STANDARD_WEBHOOKS);
 	g_autoptr(AstraSigner) verifier = astra_signer_new (ASTRA_SIGNATURE_SCHEME_STANDARD_WEBHOOKS);
@@ -827,8 +728,7 @@ generic_suite (void)
 	Suite *s = suite_create ("generic");
 	TCase *tc;
 
-	tc = tcase_create ("configure");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("configure");
 	tcase_add_test (tc, test_config_keys);
 	tcase_add_test (tc, test_url_required);
 	tcase_add_test (tc, test_url_empty);
@@ -845,8 +745,8 @@ generic_suite (void)
 	suite_add_tcase (s, tc);
 
 	tc = tcase_create ("render");
-	tcase_add_loop_test (tc, test_render, 0, G_N_ELEMENTS (all_types));
-	tcase_add_loop_test (tc, test_render_new_event, 0, G_N_ELEMENTS (all_types));
+	tcase_add_loop_test (tc, test_render, 0, ASTRA_CHECK_N_EVENT_TYPES);
+	tcase_add_loop_test (tc, test_render_new_event, 0, ASTRA_CHECK_N_EVENT_TYPES);
 	suite_add_tcase (s, tc);
 
 	tc = tcase_create ("classify");
@@ -856,14 +756,13 @@ generic_suite (void)
 	suite_add_tcase (s, tc);
 
 	tc = tcase_create ("sign");
-	tcase_add_loop_test (tc, test_sign_astra, 0, G_N_ELEMENTS (all_types));
-	tcase_add_loop_test (tc, test_sign_standard_webhooks, 0, G_N_ELEMENTS (all_types));
+	tcase_add_loop_test (tc, test_sign_astra, 0, ASTRA_CHECK_N_EVENT_TYPES);
+	tcase_add_loop_test (tc, test_sign_standard_webhooks, 0, ASTRA_CHECK_N_EVENT_TYPES);
 	tcase_add_test (tc, test_sign_standard_webhooks_rotation);
 	suite_add_tcase (s, tc);
 
 	/* each fails until the bug described beside it is fixed */
-	tc = tcase_create ("regressions");
-	tcase_add_checked_fixture (tc, setup, teardown);
+	tc = astra_check_tmpdir_tcase_new ("regressions");
 	tcase_add_test (tc, test_regression_url_invalid_is_config_error);
 	tcase_add_test (tc, test_regression_url_control_characters);
 	suite_add_tcase (s, tc);
@@ -874,11 +773,5 @@ generic_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (generic_suite ());
-	int failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (generic_suite ());
 }

@@ -17,15 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astra-check-common.h"
 #include "astra-ingest.h"
-
-#define ck_assert_contains(haystack, needle)                                                   \
-	do {                                                                                   \
-		const char *_h = (haystack);                                                   \
-		const char *_n = (needle);                                                     \
-		ck_assert_msg (_h != NULL && strstr (_h, _n) != NULL,                          \
-			       "'%s' does not contain '%s'", _h != NULL ? _h : "(null)", _n); \
-	} while (0)
 
 /* the "now" reports without a timestamp get: 2025-12-17T19:33:20Z */
 #define NOW G_GINT64_CONSTANT (1766000000)
@@ -35,41 +28,6 @@ static const char docs_example[] =
     "{\"event\":\"agent.status_changed\",\"timestamp\":\"2025-12-17T10:30:00Z\",\"data\":{"
     "\"agent_id\":\"agent-123\",\"hostname\":\"server-01\",\"previous_status\":\"online\","
     "\"current_status\":\"offline\",\"tenant_id\":\"tenant-abc\"}}";
-
-static const char *const all_types[] = {
-    "agent.status_changed",
-    "agent.registered",
-    "speedtest.completed",
-    "traceroute.completed",
-    "service_test.failed",
-    "alert.triggered",
-    "alert.resolved",
-};
-
-static char *
-read_source_file (const char *rel)
-{
-	const char *source_dir = g_getenv ("ASTRA_SOURCE_DIR");
-	g_autofree char *path = NULL;
-	g_autoptr(GError) error = NULL;
-	char *contents = NULL;
-
-	ck_assert_msg (source_dir != NULL, "run through meson test: ASTRA_SOURCE_DIR is not set");
-	path = g_build_filename (source_dir, rel, NULL);
-	ck_assert_msg (g_file_get_contents (path, &contents, NULL, &error), "%s: %s", path,
-		       error != NULL ? error->message : "?");
-	return contents;
-}
-
-/* the example body of TYPE, without a final newline */
-static char *
-fixture_text (const char *type_name)
-{
-	g_autofree char *rel = g_strdup_printf ("tests/events/%s.json", type_name);
-	char *text = read_source_file (rel);
-
-	return g_strchomp (text);
-}
 
 static JsonNode *
 parse_json (const char *text, gsize len)
@@ -156,7 +114,7 @@ assert_rejected (AstraReportResult *result, const char *field, const char *error
 		ck_assert_msg (g_strcmp0 (result->field, field) == 0, "field: expected %s, got %s (%s)",
 			       field, result->field != NULL ? result->field : "(null)", result->error);
 	if (error_part != NULL)
-		ck_assert_contains (result->error, error_part);
+		astra_assert_contains (result->error, error_part);
 }
 
 /* the one report of BODY, which must be rejected */
@@ -198,7 +156,7 @@ typedef void (*EditFunc) (JsonObject *data, gpointer user_data);
 static char *
 edited_fixture (const char *type_name, EditFunc func, gpointer user_data)
 {
-	g_autofree char *text = fixture_text (type_name);
+	g_autofree char *text = astra_check_fixture_text (type_name);
 	g_autoptr(JsonNode) root = parse_json (text, strlen (text));
 
 	func (json_object_get_object_member (json_node_get_object (root), "data"), user_data);
@@ -267,7 +225,7 @@ END_TEST
 /* each type's example is accepted as it is, byte for byte */
 START_TEST (test_fixture_accepted)
 {
-	g_autofree char *text = fixture_text (all_types[_i]);
+	g_autofree char *text = astra_check_fixture_text (astra_check_event_types[_i]);
 	g_autoptr(GPtrArray) results = parse (text);
 	g_autoptr(JsonNode) root = parse_json (text, strlen (text));
 	AstraEvent *event;
@@ -276,7 +234,7 @@ START_TEST (test_fixture_accepted)
 	ck_assert_uint_eq (results->len, 1);
 	assert_accepted (result_at (results, 0));
 	event = result_at (results, 0)->event;
-	ck_assert_str_eq (astra_event_get_type_name (event), all_types[_i]);
+	ck_assert_str_eq (astra_event_get_type_name (event), astra_check_event_types[_i]);
 	ck_assert_str_eq (astra_event_get_timestamp_string (event),
 			  json_object_get_string_member (json_node_get_object (root), "timestamp"));
 	body = astra_event_get_body (event);
@@ -292,8 +250,8 @@ all_fixtures_joined (void)
 {
 	g_autoptr(GString) str = g_string_new (NULL);
 
-	for (guint i = 0; i < G_N_ELEMENTS (all_types); i++) {
-		g_autofree char *text = fixture_text (all_types[i]);
+	for (guint i = 0; i < ASTRA_CHECK_N_EVENT_TYPES; i++) {
+		g_autofree char *text = astra_check_fixture_text (astra_check_event_types[i]);
 		g_string_append_printf (str, "%s%s", i > 0 ? ",\n  " : "", text);
 	}
 	return g_string_free (g_steal_pointer (&str), FALSE);
@@ -306,23 +264,26 @@ assert_all_fixtures (GPtrArray *results)
 	JsonObject *object;
 	guint status = 0;
 
-	ck_assert_uint_eq (results->len, G_N_ELEMENTS (all_types));
+	ck_assert_uint_eq (results->len, ASTRA_CHECK_N_EVENT_TYPES);
 	for (guint i = 0; i < results->len; i++) {
 		AstraReportResult *result = result_at (results, i);
 		assert_accepted (result);
 		ck_assert_uint_eq (result->index, i);
-		ck_assert_str_eq (astra_event_get_type_name (result->event), all_types[i]);
+		ck_assert_str_eq (astra_event_get_type_name (result->event),
+				  astra_check_event_types[i]);
 	}
 	root = reply (results, &status);
 	ck_assert_uint_eq (status, 202);
 	object = json_node_get_object (root);
 	ck_assert (!json_object_has_member (object, "error"));
-	ck_assert_int_eq (json_object_get_int_member (object, "accepted"), G_N_ELEMENTS (all_types));
+	ck_assert_int_eq (json_object_get_int_member (object, "accepted"),
+			  ASTRA_CHECK_N_EVENT_TYPES);
 	ck_assert_int_eq (json_object_get_int_member (object, "rejected"), 0);
 	for (guint i = 0; i < results->len; i++) {
 		object = reply_result (root, i);
 		ck_assert_int_eq (json_object_get_int_member (object, "index"), i);
-		ck_assert_str_eq (json_object_get_string_member (object, "event"), all_types[i]);
+		ck_assert_str_eq (json_object_get_string_member (object, "event"),
+				  astra_check_event_types[i]);
 		ck_assert_str_eq (json_object_get_string_member (object, "id"),
 				  astra_event_get_id (result_at (results, i)->event));
 	}
@@ -381,8 +342,8 @@ START_TEST (test_batch_mixed)
 	object = json_node_get_object (root);
 	ck_assert_int_eq (json_object_get_int_member (object, "accepted"), 2);
 	ck_assert_int_eq (json_object_get_int_member (object, "rejected"), 3);
-	ck_assert_contains (json_object_get_string_member (object, "error"), "3 of 5");
-	ck_assert_contains (json_object_get_string_member (object, "error"), "accepted");
+	astra_assert_contains (json_object_get_string_member (object, "error"), "3 of 5");
+	astra_assert_contains (json_object_get_string_member (object, "error"), "accepted");
 
 	/* the accepted ones with their ids */
 	object = reply_result (root, 0);
@@ -423,7 +384,7 @@ START_TEST (test_batch_all_rejected)
 	root = reply (results, &status);
 	ck_assert_uint_eq (status, 400);
 	ck_assert_int_eq (json_object_get_int_member (json_node_get_object (root), "accepted"), 0);
-	ck_assert_contains (json_object_get_string_member (json_node_get_object (root), "error"), "2 of 2");
+	astra_assert_contains (json_object_get_string_member (json_node_get_object (root), "error"), "2 of 2");
 }
 END_TEST
 
@@ -452,7 +413,7 @@ static JsonObject *
 schema_for (const char *type_name, JsonNode **root_out)
 {
 	g_autofree char *rel = g_strdup_printf ("data/schemas/%s.schema.json", type_name);
-	g_autofree char *text = read_source_file (rel);
+	g_autofree char *text = astra_check_read_source_file (rel);
 
 	*root_out = parse_json (text, strlen (text));
 	return json_node_get_object (*root_out);
@@ -479,14 +440,15 @@ schema_allows (JsonObject *property, const char *type)
 START_TEST (test_missing_required_field)
 {
 	g_autoptr(JsonNode) schema_root = NULL;
-	JsonObject *schema = schema_for (all_types[_i], &schema_root);
+	JsonObject *schema = schema_for (astra_check_event_types[_i], &schema_root);
 	JsonArray *required = json_object_get_array_member (schema, "required");
 
 	ck_assert_ptr_nonnull (required);
 	ck_assert_uint_gt (json_array_get_length (required), 0);
 	for (guint i = 0; i < json_array_get_length (required); i++) {
 		const char *name = json_array_get_string_element (required, i);
-		g_autofree char *body = edited_fixture (all_types[_i], remove_member_cb, (gpointer) name);
+		g_autofree char *body =
+		    edited_fixture (astra_check_event_types[_i], remove_member_cb, (gpointer) name);
 		g_autofree char *field = g_strdup_printf ("data.%s", name);
 		g_autoptr(GPtrArray) results = parse (body);
 		g_autoptr(JsonNode) root = NULL;
@@ -504,9 +466,9 @@ END_TEST
 START_TEST (test_ill_typed_field)
 {
 	g_autoptr(JsonNode) schema_root = NULL;
-	JsonObject *schema = schema_for (all_types[_i], &schema_root);
+	JsonObject *schema = schema_for (astra_check_event_types[_i], &schema_root);
 	JsonObject *properties = json_object_get_object_member (schema, "properties");
-	g_autofree char *text = fixture_text (all_types[_i]);
+	g_autofree char *text = astra_check_fixture_text (astra_check_event_types[_i]);
 	g_autoptr(JsonNode) fixture = parse_json (text, strlen (text));
 	JsonObject *data = json_object_get_object_member (json_node_get_object (fixture), "data");
 	g_autoptr(GList) names = json_object_get_members (properties);
@@ -528,7 +490,7 @@ START_TEST (test_ill_typed_field)
 			json_node_set_string (wrong, "yes");
 		else
 			json_node_set_boolean (wrong, TRUE);
-		body = edited_fixture (all_types[_i], set_member_cb, &set);
+		body = edited_fixture (astra_check_event_types[_i], set_member_cb, &set);
 		results = parse (body);
 		ck_assert_uint_eq (results->len, 1);
 		assert_rejected (result_at (results, 0), field, "expected ");
@@ -610,8 +572,8 @@ START_TEST (test_unknown_event_lists_types)
 {
 	g_autoptr(GPtrArray) results = parse ("{\"event\":\"agent.exploded\",\"data\":{}}");
 
-	for (guint i = 0; i < G_N_ELEMENTS (all_types); i++)
-		ck_assert_contains (result_at (results, 0)->error, all_types[i]);
+	for (guint i = 0; i < ASTRA_CHECK_N_EVENT_TYPES; i++)
+		astra_assert_contains (result_at (results, 0)->error, astra_check_event_types[i]);
 }
 END_TEST
 
@@ -688,7 +650,7 @@ START_TEST (test_timestamp_offset)
 	/* and the body receivers get carries it in UTC */
 	event_body = astra_event_get_body (event);
 	expected_body = g_strndup (g_bytes_get_data (event_body, NULL), g_bytes_get_size (event_body));
-	ck_assert_contains (expected_body, expected_ts);
+	astra_assert_contains (expected_body, expected_ts);
 }
 END_TEST
 
@@ -791,7 +753,7 @@ START_TEST (test_body_too_many_reports)
 	assert_body_error (array, ASTRA_ERROR_TOO_LARGE);
 	assert_body_error (wrapped, ASTRA_ERROR_TOO_LARGE);
 	results = astra_ingest_parse_reports (array, strlen (array), NOW, &error);
-	ck_assert_contains (error->message, "10001");
+	astra_assert_contains (error->message, "10001");
 }
 END_TEST
 
@@ -966,7 +928,7 @@ ingest_suite (void)
 	tc = tcase_create ("reports");
 	tcase_add_test (tc, test_docs_example);
 	tcase_add_test (tc, test_without_timestamp);
-	tcase_add_loop_test (tc, test_fixture_accepted, 0, G_N_ELEMENTS (all_types));
+	tcase_add_loop_test (tc, test_fixture_accepted, 0, ASTRA_CHECK_N_EVENT_TYPES);
 	tcase_add_test (tc, test_batch_array);
 	tcase_add_test (tc, test_batch_reports);
 	tcase_add_test (tc, test_batch_mixed);
@@ -974,8 +936,8 @@ ingest_suite (void)
 	suite_add_tcase (s, tc);
 
 	tc = tcase_create ("fields");
-	tcase_add_loop_test (tc, test_missing_required_field, 0, G_N_ELEMENTS (all_types));
-	tcase_add_loop_test (tc, test_ill_typed_field, 0, G_N_ELEMENTS (all_types));
+	tcase_add_loop_test (tc, test_missing_required_field, 0, ASTRA_CHECK_N_EVENT_TYPES);
+	tcase_add_loop_test (tc, test_ill_typed_field, 0, ASTRA_CHECK_N_EVENT_TYPES);
 	tcase_add_loop_test (tc, test_nested_field, 0, G_N_ELEMENTS (nested_cases));
 	tcase_add_loop_test (tc, test_envelope, 0, G_N_ELEMENTS (envelope_cases));
 	tcase_add_test (tc, test_unknown_event_lists_types);
@@ -1015,11 +977,5 @@ ingest_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (ingest_suite ());
-	int failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (ingest_suite ());
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "astra.h"
+#include "astra-check-common.h"
 
 /* sizes of the generated corpora */
 #define N_DIFF_NUMBERS 100000
@@ -1091,7 +1092,6 @@ is_deliberate_rejection (const GError *error)
 START_TEST (test_node_differential)
 {
 	const char *node_path = g_getenv ("ASTRA_NODE");
-	const char *source_dir = g_getenv ("ASTRA_SOURCE_DIR");
 	g_autoptr (GRand) rand = g_rand_new_with_seed (4242);
 	g_autoptr (GString) input = g_string_new (NULL);
 	g_autoptr (GArray) kinds = g_array_new (FALSE, FALSE, sizeof (LineKind));
@@ -1113,8 +1113,7 @@ START_TEST (test_node_differential)
 	/* the test command installs nodejs: a missing node is a failure, not a skip */
 	ck_assert_msg (node_path != NULL && node_path[0] != '\0',
 		       "ASTRA_NODE is not set: node is needed for the canonical JSON reference");
-	ck_assert_msg (source_dir != NULL, "ASTRA_SOURCE_DIR is not set");
-	script = g_build_filename (source_dir, "tests", "js", "canonical.js", NULL);
+	script = astra_check_source_path ("tests", "js", "canonical.js", NULL);
 
 	for (guint i = 0; i < N_DIFF_NUMBERS; i++) {
 		LineKind kind = LINE_NUMBER;
@@ -1267,12 +1266,5 @@ json_suite (void)
 int
 main (void)
 {
-	Suite *s = json_suite ();
-	SRunner *sr = srunner_create (s);
-	gint failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (json_suite ());
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "astra.h"
+#include "astra-check-common.h"
 
 #define LISTEN_SECRET	    "demo-secret-change-me"
 #define LISTEN_WHSEC	    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -101,17 +102,7 @@ listen_teardown (void)
 	for (guint i = 0; i < LISTEN_MAX_CHILDREN; i++)
 		listen_child_clear (&listen_children[i]);
 	g_clear_object (&listen_session);
-	if (listen_tmpdir != NULL) {
-		g_autoptr(GDir) dir = g_dir_open (listen_tmpdir, 0, NULL);
-		const char *name;
-
-		while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-			g_autofree char *path = g_build_filename (listen_tmpdir, name, NULL);
-			g_unlink (path);
-		}
-		g_rmdir (listen_tmpdir);
-		g_clear_pointer (&listen_tmpdir, g_free);
-	}
+	astra_check_tmpdir_clear (&listen_tmpdir);
 }
 
 /* reads until a full line is buffered; NULL at EOF or after @timeout_ms */
@@ -413,17 +404,9 @@ listen_sign_standard (const char *secret, const char *msg_id, gint64 timestamp, 
 static char *
 listen_write_secret_file (const char *name, const char *contents, int mode)
 {
-	g_autoptr(GError) error = NULL;
-	char *path;
-
-	if (listen_tmpdir == NULL) {
-		listen_tmpdir = g_dir_make_tmp ("astra-listen-XXXXXX", &error);
-		ck_assert_msg (listen_tmpdir != NULL, "%s", error != NULL ? error->message : "");
-	}
-	path = g_build_filename (listen_tmpdir, name, NULL);
-	ck_assert (g_file_set_contents (path, contents, -1, NULL));
-	ck_assert (g_chmod (path, mode) == 0);
-	return path;
+	if (listen_tmpdir == NULL)
+		listen_tmpdir = astra_check_tmpdir_new (NULL, "astra-listen", 0700);
+	return astra_check_write_file (listen_tmpdir, name, contents, mode);
 }
 
 static void
@@ -866,11 +849,5 @@ listen_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (listen_suite ());
-	int failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (listen_suite ());
 }

@@ -16,93 +16,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "astra-check-common.h"
 #include "astra-plugin-loader.h"
+#include "fake-plugins/fake-plugin.h"
 
 /* the uid of "nobody" on Debian; any uid but 0 and ours would do */
 #define OTHER_UID 65534
-
-#define ck_assert_contains(haystack, needle)                                                   \
-	do {                                                                                   \
-		const char *_h = (haystack);                                                   \
-		const char *_n = (needle);                                                     \
-		ck_assert_msg (_h != NULL && strstr (_h, _n) != NULL,                          \
-			       "'%s' does not contain '%s'", _h != NULL ? _h : "(null)", _n); \
-	} while (0)
 
 static char *base_dir = NULL; /* per tcase, made and removed by the parent */
 static char *tmp_dir = NULL;  /* per test, inside base_dir */
 static GPtrArray *log_messages = NULL; /* "<level> <message>" of everything logged */
 
-/* a plugin type linked into the test, as a built-in or a plugin's static library would be */
-#define ASTRA_TYPE_TEST_PLUGIN (astra_test_plugin_get_type ())
-G_DECLARE_FINAL_TYPE (AstraTestPlugin, astra_test_plugin, ASTRA, TEST_PLUGIN, AstraPlugin)
-
-struct _AstraTestPlugin {
-	AstraPlugin parent_instance;
-};
-
-G_DEFINE_FINAL_TYPE (AstraTestPlugin, astra_test_plugin, ASTRA_TYPE_PLUGIN)
-
-static gboolean
-astra_test_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraRequest *request, GError **error)
-{
-	astra_request_set_url (request, "https://receiver.invalid/builtin");
-	return TRUE;
-}
-
-static void
-astra_test_plugin_class_init (AstraTestPluginClass *klass)
-{
-	ASTRA_PLUGIN_CLASS (klass)->render = astra_test_plugin_render;
-}
-
-static void
-astra_test_plugin_init (AstraTestPlugin *self)
-{
-}
-
-static void
-rm_rf (const char *path)
-{
-	g_autoptr(GDir) dir = NULL;
-	const char *name;
-	GStatBuf st;
-
-	if (g_lstat (path, &st) != 0)
-		return;
-	if (S_ISDIR (st.st_mode)) {
-		g_chmod (path, 0700);
-		dir = g_dir_open (path, 0, NULL);
-		while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-			g_autofree char *child = g_build_filename (path, name, NULL);
-			rm_rf (child);
-		}
-		g_rmdir (path);
-		return;
-	}
-	g_unlink (path);
-}
+/* a plugin type linked into the test, as a built-in or a plugin's static library would be:
+ * fake-plugins/fake-plugin.c built as AstraTestPlugin */
+#define ASTRA_TYPE_TEST_PLUGIN (astra_fake_plugin_get_type ())
 
 static void
 base_setup (void)
 {
-	g_autofree char *tmpl = g_build_filename (g_get_tmp_dir (), "astra-check-loader-XXXXXX", NULL);
-	char *real;
-
-	ck_assert_ptr_nonnull (g_mkdtemp_full (tmpl, 0700));
 	/* canonical, to compare with the loader's paths and /proc/self/maps */
-	real = realpath (tmpl, NULL);
-	ck_assert_ptr_nonnull (real);
-	base_dir = g_strdup (real);
-	free (real);
+	base_dir = astra_check_tmpdir_new (NULL, "astra-check-loader", 0700);
 }
 
 static void
 base_teardown (void)
 {
-	if (base_dir != NULL)
-		rm_rf (base_dir);
-	g_clear_pointer (&base_dir, g_free);
+	astra_check_tmpdir_clear (&base_dir);
 }
 
 static GLogWriterOutput
@@ -124,11 +63,7 @@ log_writer_cb (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields
 static void
 setup (void)
 {
-	g_autofree char *tmpl = g_build_filename (base_dir, "test-XXXXXX", NULL);
-
-	ck_assert_ptr_nonnull (g_mkdtemp_full (tmpl, 0755));
-	ck_assert_int_eq (g_chmod (tmpl, 0755), 0);
-	tmp_dir = g_steal_pointer (&tmpl);
+	tmp_dir = astra_check_tmpdir_new (base_dir, "test", 0755);
 
 	/* each test is a fresh process, so the writer is set once per process */
 	log_messages = g_ptr_array_new_with_free_func (g_free);
@@ -157,11 +92,9 @@ assert_logged (const char *level, const char *text1, const char *text2)
 static char *
 fake_build_path (const char *name)
 {
-	const char *build_dir = g_getenv ("ASTRA_BUILD_DIR");
 	g_autofree char *filename = g_strdup_printf ("%s.so", name);
 
-	ck_assert_msg (build_dir != NULL, "ASTRA_BUILD_DIR is not set; run the test with meson test");
-	return g_build_filename (build_dir, "tests", "fake-plugins", filename, NULL);
+	return astra_check_build_path ("tests", "fake-plugins", filename, NULL);
 }
 
 /* copies the fake module @name into @dir as @dest (default <name>.so), mode 0644; returns the copy's path */
@@ -274,8 +207,8 @@ START_TEST (test_refused)
 
 	ck_assert (!astra_plugin_loader_load_file (loader, path, &error));
 	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN));
-	ck_assert_contains (error->message, path);
-	ck_assert_contains (error->message, rc->reason);
+	astra_assert_contains (error->message, path);
+	astra_assert_contains (error->message, rc->reason);
 	assert_logged ("warning", path, rc->reason);
 
 	module = astra_plugin_loader_lookup (loader, rc->name);
@@ -283,7 +216,7 @@ START_TEST (test_refused)
 	ck_assert_int_eq (module->state, ASTRA_PLUGIN_STATE_REFUSED);
 	ck_assert_str_eq (astra_plugin_state_to_string (module->state), "refused");
 	ck_assert_str_eq (module->path, path);
-	ck_assert_contains (module->error, rc->reason);
+	astra_assert_contains (module->error, rc->reason);
 	ck_assert_uint_eq (module->abi_version, rc->abi_version);
 	ck_assert (module->gtype == G_TYPE_INVALID);
 	ck_assert_uint_eq (astra_plugin_loader_get_modules (loader)->len, 1);
@@ -302,8 +235,8 @@ START_TEST (test_refused)
 	plugin = astra_plugin_loader_create (loader, rc->name, &error_create);
 	ck_assert_ptr_null (plugin);
 	ck_assert (g_error_matches (error_create, ASTRA_ERROR, ASTRA_ERROR_PLUGIN));
-	ck_assert_contains (error_create->message, rc->name);
-	ck_assert_contains (error_create->message, rc->reason);
+	astra_assert_contains (error_create->message, rc->name);
+	astra_assert_contains (error_create->message, rc->reason);
 }
 END_TEST
 
@@ -317,7 +250,7 @@ START_TEST (test_not_elf)
 	ck_assert_int_eq (g_chmod (path, 0644), 0);
 	ck_assert (!astra_plugin_loader_load_file (loader, path, &error));
 	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN));
-	ck_assert_contains (error->message, "cannot open module");
+	astra_assert_contains (error->message, "cannot open module");
 	ck_assert_int_eq (astra_plugin_loader_lookup (loader, "junk")->state, ASTRA_PLUGIN_STATE_REFUSED);
 }
 END_TEST
@@ -332,12 +265,12 @@ assert_refused_unmapped (const char *path, const char *name, const char *reason)
 
 	ck_assert (!astra_plugin_loader_load_file (loader, path, &error));
 	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN));
-	ck_assert_contains (error->message, reason);
+	astra_assert_contains (error->message, reason);
 	assert_logged ("warning", path, reason);
 	module = astra_plugin_loader_lookup (loader, name);
 	ck_assert_ptr_nonnull (module);
 	ck_assert_int_eq (module->state, ASTRA_PLUGIN_STATE_REFUSED);
-	ck_assert_contains (module->error, reason);
+	astra_assert_contains (module->error, reason);
 	ck_assert_uint_eq (module->abi_version, 0);
 	/* good.so would have registered AstraFakeGoodPlugin had it been opened */
 	ck_assert (!is_mapped (path));
@@ -430,7 +363,7 @@ START_TEST (test_folder_writable)
 	ck_assert_int_eq (g_chmod (tmp_dir, 01777), 0);
 	ck_assert (!astra_plugin_loader_load_dir (loader, tmp_dir, &error));
 	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN));
-	ck_assert_contains (error->message, reason);
+	astra_assert_contains (error->message, reason);
 
 	/* every module in it is recorded as refused, none opened */
 	modules = astra_plugin_loader_get_modules (loader);
@@ -438,7 +371,7 @@ START_TEST (test_folder_writable)
 	for (guint i = 0; i < modules->len; i++) {
 		AstraPluginModule *module = g_ptr_array_index (modules, i);
 		ck_assert_int_eq (module->state, ASTRA_PLUGIN_STATE_REFUSED);
-		ck_assert_contains (module->error, reason);
+		astra_assert_contains (module->error, reason);
 		ck_assert (!is_mapped (module->path));
 	}
 	ck_assert (g_type_from_name ("AstraFakeGoodPlugin") == G_TYPE_INVALID);
@@ -463,7 +396,7 @@ START_TEST (test_folder_other_owner)
 	}
 	ck_assert_int_eq (chown (tmp_dir, OTHER_UID, OTHER_UID), 0);
 	ck_assert (!astra_plugin_loader_load_dir (loader, tmp_dir, &error));
-	ck_assert_contains (error->message, "is owned by uid 65534, not by root");
+	astra_assert_contains (error->message, "is owned by uid 65534, not by root");
 	ck_assert_int_eq (astra_plugin_loader_lookup (loader, "good")->state, ASTRA_PLUGIN_STATE_REFUSED);
 	ck_assert (!is_mapped (path));
 }
@@ -489,7 +422,7 @@ START_TEST (test_dir_not_folder)
 
 	ck_assert (!astra_plugin_loader_load_dir (loader, path, &error));
 	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN));
-	ck_assert_contains (error->message, "is not a folder");
+	astra_assert_contains (error->message, "is not a folder");
 	ck_assert_uint_eq (astra_plugin_loader_get_modules (loader)->len, 0);
 }
 END_TEST
@@ -625,7 +558,7 @@ START_TEST (test_add_type)
 
 	plugin = astra_plugin_loader_create (loader, "builtin", &error);
 	ck_assert_msg (plugin != NULL, "%s", error != NULL ? error->message : "?");
-	ck_assert (ASTRA_IS_TEST_PLUGIN (plugin));
+	ck_assert (G_TYPE_CHECK_INSTANCE_TYPE (plugin, ASTRA_TYPE_TEST_PLUGIN));
 	ck_assert (astra_plugin_render (plugin, event, request, NULL));
 	ck_assert_str_eq (astra_request_get_url (request), "https://receiver.invalid/builtin");
 }
@@ -647,7 +580,7 @@ START_TEST (test_duplicate)
 	second = copy_fake (dir2, "good", NULL);
 	ck_assert (astra_plugin_loader_load_file (loader, first, NULL));
 	ck_assert (!astra_plugin_loader_load_file (loader, second, &error));
-	ck_assert_contains (error->message, reason);
+	astra_assert_contains (error->message, reason);
 	ck_assert (!is_mapped (second));
 	ck_assert_uint_eq (astra_plugin_loader_get_modules (loader)->len, 2);
 	/* the loaded one wins the lookup */
@@ -657,7 +590,7 @@ START_TEST (test_duplicate)
 	/* a built-in takes precedence over a module file */
 	astra_plugin_loader_add_type (loader2, "good", ASTRA_TYPE_TEST_PLUGIN);
 	ck_assert (!astra_plugin_loader_load_file (loader2, second, &error));
-	ck_assert_contains (error->message, "a plugin named 'good' is already built in");
+	astra_assert_contains (error->message, "a plugin named 'good' is already built in");
 	ck_assert (astra_plugin_loader_lookup (loader2, "good")->gtype == ASTRA_TYPE_TEST_PLUGIN);
 }
 END_TEST
@@ -734,13 +667,6 @@ loader_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (loader_suite ());
-	int failed;
-
 	/* every test in its own process, even under CK_FORK=no: loaded modules and their GTypes never go away */
-	srunner_set_fork_status (sr, CK_FORK);
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite_full (loader_suite (), ASTRA_CHECK_RUN_FLAG_ALWAYS_FORK);
 }

@@ -14,13 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "astra-check-common.h"
 #include "astra-test-util.h"
 
 /* a full build on two cores, with room to spare */
 #define BUILD_TIMEOUT_MS (200 * 1000)
-
-#define assert_no_error(error)                                                                     \
-	ck_assert_msg ((error) == NULL, "%s", (error) != NULL ? (error)->message : "")
 
 static const char hello_plugin_c[] =
     "/* an out-of-tree plugin: the event as is, with one extra header */\n"
@@ -231,9 +229,9 @@ START_TEST (test_sdk_install)
 	g_autoptr(AstraTestReply) reply = NULL;
 	AstraTestRequest *req;
 
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	tmp_dir = astra_test_mkdtemp (&error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	build_dir = g_build_filename (tmp_dir, "build", NULL);
 	prefix = g_build_filename (tmp_dir, "prefix", NULL);
 	prefix_arg = g_strdup_printf ("--prefix=%s", prefix);
@@ -297,8 +295,7 @@ START_TEST (test_sdk_install)
 		cflags_libs = pkg_config (env, cflags_args);
 
 		/* the installed headers and library, with nothing but pkg-config's flags */
-		user_src = astra_test_write_file (tmp_dir, "sdk-user.c", sdk_user_c, &error);
-		assert_no_error (error);
+		user_src = astra_check_write_file (tmp_dir, "sdk-user.c", sdk_user_c, 0644);
 		user_bin = g_build_filename (tmp_dir, "sdk-user", NULL);
 		compile (env, user_flags, user_bin, user_src, cflags_libs);
 		{
@@ -310,8 +307,7 @@ START_TEST (test_sdk_install)
 		ck_assert_msg (g_str_has_prefix (out, expected), "%s", out);
 
 		/* one header alone is refused */
-		direct_src = astra_test_write_file (tmp_dir, "direct.c", direct_include_c, &error);
-		assert_no_error (error);
+		direct_src = astra_check_write_file (tmp_dir, "direct.c", direct_include_c, 0644);
 		{
 			g_autoptr(GPtrArray) argv = g_ptr_array_new ();
 			g_ptr_array_add (argv, (gpointer) "cc");
@@ -335,8 +331,7 @@ START_TEST (test_sdk_install)
 		plugin_dir = g_build_filename (tmp_dir, "plugins", NULL);
 		ck_assert_int_eq (g_mkdir (plugin_dir, 0755), 0);
 		ck_assert_int_eq (g_chmod (plugin_dir, 0755), 0);
-		hello_src = astra_test_write_file (tmp_dir, "hello.c", hello_plugin_c, &error);
-		assert_no_error (error);
+		hello_src = astra_check_write_file (tmp_dir, "hello.c", hello_plugin_c, 0644);
 		hello_so = g_build_filename (plugin_dir, "hello.so", NULL);
 		compile (env, plugin_flags, hello_so, hello_src, cflags_libs);
 		ck_assert_int_eq (g_chmod (hello_so, 0755), 0);
@@ -344,16 +339,16 @@ START_TEST (test_sdk_install)
 
 	/* the installed daemon delivers through it */
 	receiver = astra_test_receiver_new (&error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	url = astra_test_receiver_get_url (receiver, "/hello");
 	webhooks = g_strdup_printf ("[webhook hi]\nplugin = hello\nurl = %s\n", url);
 	config = astra_test_write_config (tmp_dir, plugin_dir, NULL, webhooks, &error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	{
 		const char *env[] = { ld_path_env, NULL };
 		daemon = astra_test_daemon_spawn (alertd, config, NULL, env,
 						  ASTRA_TEST_DAEMON_FLAG_NONE, &error);
-		assert_no_error (error);
+		astra_assert_no_error (error);
 		ck_assert_msg (
 		    astra_test_daemon_wait_listening (daemon, ASTRA_TEST_TIMEOUT_MS, &error), "%s",
 		    error != NULL ? error->message : "");
@@ -361,7 +356,7 @@ START_TEST (test_sdk_install)
 	session = astra_test_session_new ();
 	daemon_url = astra_test_daemon_get_url (daemon, "/v1/reports");
 	reply = astra_test_post_json (session, daemon_url, ASTRA_TEST_DOCS_EVENT, &error);
-	assert_no_error (error);
+	astra_assert_no_error (error);
 	ck_assert_uint_eq (reply->status, 202);
 	ck_assert_msg (astra_test_receiver_wait (receiver, 1, ASTRA_TEST_TIMEOUT_MS),
 		       "nothing delivered:\n%s", astra_test_daemon_get_stderr (daemon));
@@ -378,7 +373,7 @@ START_TEST (test_sdk_install)
 
 	g_clear_pointer (&daemon, astra_test_daemon_free);
 	g_clear_pointer (&receiver, astra_test_receiver_free);
-	ck_assert_msg (astra_test_rmtree (tmp_dir, &error), "%s",
+	ck_assert_msg (astra_check_rmtree (tmp_dir, &error), "%s",
 		       error != NULL ? error->message : "");
 	g_clear_pointer (&tmp_dir, g_free);
 }
@@ -400,14 +395,5 @@ sdk_install_suite (void)
 int
 main (void)
 {
-	g_autofree char *run_dir = astra_test_set_run_tmpdir ();
-	SRunner *runner = srunner_create (sdk_install_suite ());
-	int failed;
-
-	srunner_run_all (runner, CK_NORMAL);
-	failed = srunner_ntests_failed (runner);
-	srunner_free (runner);
-	if (run_dir != NULL)
-		astra_test_rmtree (run_dir, NULL);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (sdk_install_suite ());
 }

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "astra.h"
+#include "astra-check-common.h"
 
 /* the Standard Webhooks library's known-answer vector (libraries/javascript/src/webhook.test.ts) */
 #define SW_SECRET    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -744,11 +745,5 @@ signer_suite (void)
 int
 main (void)
 {
-	SRunner *sr = srunner_create (signer_suite ());
-	int failed;
-
-	srunner_run_all (sr, CK_NORMAL);
-	failed = srunner_ntests_failed (sr);
-	srunner_free (sr);
-	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return astra_check_run_suite (signer_suite ());
 }

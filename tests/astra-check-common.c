@@ -1,0 +1,277 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What every libcheck suite shares: see astra-check-common.h.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "astra-check-common.h"
+
+const char *const astra_check_event_types[ASTRA_CHECK_N_EVENT_TYPES] = {
+    "agent.status_changed",
+    "agent.registered",
+    "speedtest.completed",
+    "traceroute.completed",
+    "service_test.failed",
+    "alert.triggered",
+    "alert.resolved",
+};
+
+char *
+astra_check_env_path (const char *var, const char *first, ...)
+{
+	const char *root = g_getenv (var);
+	g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+	va_list args;
+
+	ck_assert_msg (root != NULL && root[0] != '\0', "%s is not set: run the test through meson test",
+		       var);
+	g_ptr_array_add (parts, (gpointer) root);
+	va_start (args, first);
+	for (const char *part = first; part != NULL; part = va_arg (args, const char *))
+		g_ptr_array_add (parts, (gpointer) part);
+	va_end (args);
+	g_ptr_array_add (parts, NULL);
+	return g_build_filenamev ((char **) parts->pdata);
+}
+
+char *
+astra_check_read_file (const char *path, gsize *len)
+{
+	g_autoptr(GError) error = NULL;
+	char *contents = NULL;
+
+	ck_assert_msg (g_file_get_contents (path, &contents, len, &error), "%s: %s", path,
+		       error != NULL ? error->message : "?");
+	return contents;
+}
+
+char *
+astra_check_read_source_file (const char *rel)
+{
+	g_autofree char *path = astra_check_source_path (rel, NULL);
+
+	return astra_check_read_file (path, NULL);
+}
+
+static char *
+astra_check_fixture_path (const char *type_name)
+{
+	g_autofree char *name = g_strdup_printf ("%s.json", type_name);
+
+	return astra_check_source_path ("tests", "events", name, NULL);
+}
+
+GBytes *
+astra_check_fixture_bytes (const char *type_name)
+{
+	g_autofree char *path = astra_check_fixture_path (type_name);
+	gsize len = 0;
+	char *contents = astra_check_read_file (path, &len);
+
+	return g_bytes_new_take (contents, len);
+}
+
+char *
+astra_check_fixture_text (const char *type_name)
+{
+	g_autofree char *path = astra_check_fixture_path (type_name);
+
+	return g_strchomp (astra_check_read_file (path, NULL));
+}
+
+AstraEvent *
+astra_check_fixture_event (const char *type_name, const char *id)
+{
+	g_autofree char *text = astra_check_fixture_text (type_name);
+	g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
+	g_autoptr(GError) error = NULL;
+	AstraEvent *event = astra_event_new_from_body (id, body, &error);
+
+	ck_assert_msg (event != NULL, "tests/events/%s.json: %s", type_name,
+		       error != NULL ? error->message : "?");
+	return event;
+}
+
+char *
+astra_check_tmpdir_new (const char *parent, const char *name, int mode)
+{
+	g_autofree char *basename = g_strdup_printf ("%s-XXXXXX", name);
+	g_autofree char *tmpl =
+	    g_build_filename (parent != NULL ? parent : g_get_tmp_dir (), basename, NULL);
+	char *real;
+	char *path;
+	int errsv;
+
+	errsv = g_mkdtemp_full (tmpl, mode) != NULL ? 0 : errno;
+	ck_assert_msg (errsv == 0, "cannot create %s: %s", tmpl, g_strerror (errsv));
+	/* the umask may have taken bits the caller asked for */
+	errsv = g_chmod (tmpl, mode) == 0 ? 0 : errno;
+	ck_assert_msg (errsv == 0, "cannot chmod %s: %s", tmpl, g_strerror (errsv));
+	real = realpath (tmpl, NULL);
+	ck_assert_msg (real != NULL, "realpath %s: %s", tmpl, g_strerror (errno));
+	path = g_strdup (real);
+	free (real);
+	return path;
+}
+
+void
+astra_check_tmpdir_clear (char **path)
+{
+	g_autofree char *dir = g_steal_pointer (path);
+	g_autoptr(GError) error = NULL;
+
+	if (dir != NULL && !astra_check_rmtree (dir, &error))
+		g_printerr ("cannot remove %s: %s\n", dir, error->message);
+}
+
+static gboolean
+astra_check_set_errno_error (GError **error, int errsv, const char *path)
+{
+	g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", path,
+		     g_strerror (errsv));
+	return FALSE;
+}
+
+gboolean
+astra_check_rmtree (const char *path, GError **error)
+{
+	GStatBuf st;
+
+	if (g_lstat (path, &st) != 0) {
+		int errsv = errno;
+
+		if (errsv == ENOENT)
+			return TRUE;
+		return astra_check_set_errno_error (error, errsv, path);
+	}
+	/* lstat: a symlink is removed itself, never followed */
+	if (S_ISDIR (st.st_mode)) {
+		g_autoptr(GDir) dir = NULL;
+		const char *name;
+
+		/* if this fails, opening or removing says why */
+		g_chmod (path, 0700);
+		dir = g_dir_open (path, 0, error);
+		if (dir == NULL)
+			return FALSE;
+		while ((name = g_dir_read_name (dir)) != NULL) {
+			g_autofree char *child = g_build_filename (path, name, NULL);
+
+			if (!astra_check_rmtree (child, error))
+				return FALSE;
+		}
+		if (g_rmdir (path) != 0)
+			return astra_check_set_errno_error (error, errno, path);
+		return TRUE;
+	}
+	if (g_unlink (path) != 0)
+		return astra_check_set_errno_error (error, errno, path);
+	return TRUE;
+}
+
+char *
+astra_check_write_file (const char *dir, const char *rel, const char *text, int mode)
+{
+	g_autofree char *path = g_build_filename (dir, rel, NULL);
+	g_autofree char *parent = g_path_get_dirname (path);
+	g_autoptr(GError) error = NULL;
+	int errsv;
+
+	errsv = g_mkdir_with_parents (parent, 0700) == 0 ? 0 : errno;
+	ck_assert_msg (errsv == 0, "cannot create %s: %s", parent, g_strerror (errsv));
+	ck_assert_msg (g_file_set_contents (path, text, -1, &error), "writing %s: %s", path,
+		       error != NULL ? error->message : "?");
+	/* the umask may have taken bits the caller asked for (e.g. o+w) */
+	errsv = g_chmod (path, mode) == 0 ? 0 : errno;
+	ck_assert_msg (errsv == 0, "cannot chmod %s: %s", path, g_strerror (errsv));
+	return g_steal_pointer (&path);
+}
+
+static char *astra_check_tmpdir = NULL; /* astra_check_tmpdir_setup()'s, per test */
+
+void
+astra_check_tmpdir_setup (void)
+{
+	astra_check_tmpdir = astra_check_tmpdir_new (NULL, "astra-check", 0700);
+}
+
+void
+astra_check_tmpdir_teardown (void)
+{
+	astra_check_tmpdir_clear (&astra_check_tmpdir);
+}
+
+TCase *
+astra_check_tmpdir_tcase_new (const char *name)
+{
+	TCase *tc = tcase_create (name);
+
+	tcase_add_checked_fixture (tc, astra_check_tmpdir_setup, astra_check_tmpdir_teardown);
+	return tc;
+}
+
+const char *
+astra_check_get_tmpdir (void)
+{
+	ck_assert_msg (astra_check_tmpdir != NULL, "no astra_check_tmpdir_setup() fixture");
+	return astra_check_tmpdir;
+}
+
+char *
+astra_check_tmp_path (const char *rel)
+{
+	return g_build_filename (astra_check_get_tmpdir (), rel, NULL);
+}
+
+char *
+astra_check_tmp_write (const char *rel, const char *text, int mode)
+{
+	return astra_check_write_file (astra_check_get_tmpdir (), rel, text, mode);
+}
+
+/* a folder of the run's own, made $TMPDIR before anything asks GLib for the
+ * temp folder; plain calls only, no assertions: this runs in check's parent */
+static char *
+astra_check_run_tmpdir_new (void)
+{
+	const char *parent = g_getenv ("TMPDIR");
+	g_autofree char *dir = g_build_filename (parent != NULL && parent[0] != '\0' ? parent : "/tmp",
+						 "astra-run-XXXXXX", NULL);
+
+	if (g_mkdtemp (dir) == NULL) {
+		g_printerr ("astra-check: cannot create %s: %s\n", dir, g_strerror (errno));
+		return NULL;
+	}
+	g_setenv ("TMPDIR", dir, TRUE);
+	return g_steal_pointer (&dir);
+}
+
+int
+astra_check_run_suite_full (Suite *suite, AstraCheckRunFlags flags)
+{
+	g_autofree char *run_dir = astra_check_run_tmpdir_new ();
+	SRunner *runner = srunner_create (suite);
+	int n_failed;
+
+	if ((flags & ASTRA_CHECK_RUN_FLAG_ALWAYS_FORK) != 0)
+		srunner_set_fork_status (runner, CK_FORK);
+	srunner_run_all (runner, CK_NORMAL);
+	n_failed = srunner_ntests_failed (runner);
+	srunner_free (runner);
+	/* a failed check ends its process at once, without the teardown */
+	astra_check_tmpdir_clear (&run_dir);
+	return n_failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int
+astra_check_run_suite (Suite *suite)
+{
+	return astra_check_run_suite_full (suite, ASTRA_CHECK_RUN_FLAG_NONE);
+}

@@ -1,0 +1,112 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What every libcheck suite shares: assertions, temp folders and files, the
+ * source and build trees (ASTRA_SOURCE_DIR, ASTRA_BUILD_DIR, set by meson
+ * test), the event fixtures of tests/events/ and main()'s runner. Only GLib,
+ * json-glib, the public SDK and check, so the suites over the SDK alone can
+ * link it as well as the engine and integration suites.
+ *
+ * The helpers that assert are for test functions and checked fixtures;
+ * astra_check_rmtree(), astra_check_tmpdir_clear() and
+ * astra_check_run_suite() never do, and are safe in check's parent process.
+ */
+
+#pragma once
+
+#include <check.h>
+#include <string.h>
+
+#include "astra.h"
+
+G_BEGIN_DECLS
+
+/* HAYSTACK (which may be NULL, failing) has NEEDLE in it */
+#define astra_assert_contains(haystack, needle)                                                       \
+	do {                                                                                       \
+		const char *_h = (haystack);                                                       \
+		const char *_n = (needle);                                                         \
+		ck_assert_msg (_h != NULL && strstr (_h, _n) != NULL, "'%s' does not contain '%s'", \
+			       _h != NULL ? _h : "(null)", _n);                                    \
+	} while (0)
+
+/* HAYSTACK (which may not be NULL) does not have NEEDLE in it */
+#define astra_assert_not_contains(haystack, needle)                                                   \
+	do {                                                                                       \
+		const char *_h = (haystack);                                                       \
+		const char *_n = (needle);                                                         \
+		ck_assert_msg (_h != NULL && strstr (_h, _n) == NULL, "'%s' contains '%s'",         \
+			       _h != NULL ? _h : "(null)", _n);                                    \
+	} while (0)
+
+/* ERROR, a GError *, is NULL; its message otherwise */
+#define astra_assert_no_error(error)                                                                  \
+	ck_assert_msg ((error) == NULL, "%s", (error) != NULL ? (error)->message : "")
+
+/* every event type, in the order of the documentation and of AstraEventKind:
+ * written out on purpose, not taken from the SDK, so that a type the SDK
+ * loses or renames fails the suites */
+#define ASTRA_CHECK_N_EVENT_TYPES 7
+extern const char *const astra_check_event_types[ASTRA_CHECK_N_EVENT_TYPES];
+
+/* the path of the parts below the folder the environment variable @var names */
+char *astra_check_env_path (const char *var, const char *first, ...) G_GNUC_NULL_TERMINATED;
+/* the same below the source and the build tree */
+#define astra_check_source_path(...) astra_check_env_path ("ASTRA_SOURCE_DIR", __VA_ARGS__)
+#define astra_check_build_path(...)  astra_check_env_path ("ASTRA_BUILD_DIR", __VA_ARGS__)
+
+/* the contents of PATH, which must be readable; its length in @len if not NULL */
+char *astra_check_read_file (const char *path, gsize *len);
+/* the contents of REL ("data/astra-alertd.conf") below the source tree */
+char *astra_check_read_source_file (const char *rel);
+
+/* tests/events/TYPE.json as it is on disk */
+GBytes *astra_check_fixture_bytes (const char *type_name);
+/* likewise, without a final newline */
+char *astra_check_fixture_text (const char *type_name);
+/* the fixture as an event with the id @id (its timestamp is the fixture's) */
+AstraEvent *astra_check_fixture_event (const char *type_name, const char *id);
+
+/* a fresh folder PARENT/NAME-XXXXXX (PARENT NULL: the temp folder) with exactly
+ * @mode, whatever the umask; its canonical path, to compare with paths the code
+ * under test resolves */
+char *astra_check_tmpdir_new (const char *parent, const char *name, int mode);
+/* removes the folder *@path if not NULL, then frees and clears *@path; says on
+ * stderr what it could not remove */
+void astra_check_tmpdir_clear (char **path);
+/* removes PATH and everything below it, never following a symlink out of the
+ * tree and giving folders back the permissions tests took from them */
+gboolean astra_check_rmtree (const char *path, GError **error);
+
+/* writes DIR/REL (parent folders created, 0700) with exactly @mode; returns its path */
+char *astra_check_write_file (const char *dir, const char *rel, const char *text, int mode);
+
+/* a checked fixture giving each test a fresh folder of its own (0700, canonical),
+ * removed after it: tcase_add_checked_fixture (tc, astra_check_tmpdir_setup,
+ * astra_check_tmpdir_teardown); or call both from a suite's own fixture */
+void astra_check_tmpdir_setup (void);
+void astra_check_tmpdir_teardown (void);
+/* a test case with that fixture */
+TCase *astra_check_tmpdir_tcase_new (const char *name);
+/* the test's folder */
+const char *astra_check_get_tmpdir (void);
+/* the path of REL in it */
+char *astra_check_tmp_path (const char *rel);
+/* writes REL in it, like astra_check_write_file() */
+char *astra_check_tmp_write (const char *rel, const char *text, int mode);
+
+typedef enum {
+	ASTRA_CHECK_RUN_FLAG_NONE = 0,
+	/* every test in its own process even under CK_FORK=no (valgrind), for
+	 * tests that leave what cannot be undone, like loaded modules */
+	ASTRA_CHECK_RUN_FLAG_ALWAYS_FORK = 1 << 0,
+} AstraCheckRunFlags;
+
+/* main() of a suite: runs every test of @suite (taking it) and returns the
+ * exit status, EXIT_FAILURE if any failed. The run gets a folder of its own
+ * as $TMPDIR, removed afterwards: what a failed test could not clean up goes
+ * with it. Building @suite must not ask GLib for the temp folder before. */
+int astra_check_run_suite (Suite *suite);
+int astra_check_run_suite_full (Suite *suite, AstraCheckRunFlags flags);
+
+G_END_DECLS
