@@ -7,11 +7,9 @@
 #include <gio/gio.h>
 
 #include "astra.h"
+#include "astra-engine-types.h"
 
 G_BEGIN_DECLS
-
-/* receives each accepted event, in order */
-typedef void (*AstraEventSinkFunc) (AstraEvent *event, gpointer user_data);
 
 #define ASTRA_TYPE_HTTP_SERVER (astra_http_server_get_type ())
 G_DECLARE_FINAL_TYPE (AstraHttpServer, astra_http_server, ASTRA, HTTP_SERVER, GObject)

@@ -1,0 +1,45 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+/*
+ * AstraStateDb: the daemon's one SQLite database, `state.db` in the state
+ * folder, in WAL mode.
+ *
+ * Writers never block the main loop for long: astra_state_db_begin() opens a
+ * transaction if none is open and schedules its commit for the end of the
+ * current main-loop iteration, so everything written while handling one
+ * request or one timer batch lands in one commit. Each module keeps its own
+ * tables and prepared statements; the schema of each module is versioned
+ * separately (a `schema` table of module -> version) so modules migrate
+ * independently.
+ */
+
+#define ASTRA_TYPE_STATE_DB (astra_state_db_get_type ())
+G_DECLARE_FINAL_TYPE (AstraStateDb, astra_state_db, ASTRA, STATE_DB, GObject)
+
+/* path ":memory:" gives a private in-memory database (tests) */
+AstraStateDb *astra_state_db_open (const char *path, GError **error);
+sqlite3 *astra_state_db_get_handle (AstraStateDb *self);
+/* runs statements (no results) */
+gboolean astra_state_db_exec (AstraStateDb *self, const char *sql, GError **error);
+/* a cached prepared statement for sql, reset and with its bindings cleared */
+sqlite3_stmt *astra_state_db_prepare (AstraStateDb *self, const char *sql, GError **error);
+/* the version a module's tables are at (0 if never created), and recording a new one */
+guint astra_state_db_get_schema_version (AstraStateDb *self, const char *module);
+gboolean astra_state_db_set_schema_version (AstraStateDb *self, const char *module, guint version, GError **error);
+/* opens a transaction if needed; it is committed at the end of this main-loop iteration */
+void astra_state_db_begin (AstraStateDb *self);
+/* commits now (shutdown, tests) */
+gboolean astra_state_db_flush (AstraStateDb *self, GError **error);
+/* for statements stepped by modules: turns a result code into a GError naming the database */
+gboolean astra_state_db_check (AstraStateDb *self, int rc, GError **error);
+
+G_END_DECLS
