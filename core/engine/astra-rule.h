@@ -33,6 +33,32 @@ G_BEGIN_DECLS
  *   webhooks = ops-slack; oncall  # default: every webhook subscribed to alert events
  *   enabled = true
  *   inhibit-when-agent-offline = true
+ *
+ * What the parser (astra-rule.c) holds to, beyond the syntax above:
+ * - Unknown, repeated and empty keys are errors, so is any group but [rule NAME]
+ *   (NAME: 1 to 128 of A-Z a-z 0-9 . _ -, unique across all files). A # comment
+ *   is a line of its own: GKeyFile has no comments after a value.
+ * - metric is required, and warning or critical; or no-data (> 0) alone: a pure
+ *   no-data rule, which fires when a matching series stops reporting, and in
+ *   which aggregate, clear and for are errors (they would do nothing).
+ * - clear must exclude every trip condition: no value may satisfy clear and
+ *   warning (or critical) at once, checked exactly for every operator; and
+ *   warning must not imply critical (it could never be seen).
+ * - match: all matchers must hold. A label the series lacks reads as "" (as in
+ *   Prometheus). A value with * or ? is a glob; {a,b} values are exact (a
+ *   wildcard there is an error); { and } only surround a whole set; values
+ *   cannot hold a comma. Matchers are stored sorted; contradictory ones
+ *   (a=x, a=y) and repeated ones are errors.
+ * - Numbers are finite decimals (no inf, nan or hex); condition texts are
+ *   normalized ("> 1e3" -> "> 1000", the shortest text that reads back exactly).
+ * - Durations: see astra_parse_duration(); at most ASTRA_RULE_MAX_DURATION_US;
+ *   an aggregate window must be longer than 0.
+ * - summary, description: {value} {threshold} {hostname} {metric} {rule}
+ *   {severity} or {LABEL} (any valid label name, "" when the series lacks it);
+ *   {{ is a literal {; an unclosed { and {} are errors. See astra_rule_render_text().
+ * - labels: NAME=VALUE pairs, names unique, values not empty; stored sorted.
+ * - webhooks: separated by ';' or ','; stored sorted. Booleans: true/false,
+ *   yes/no, 1/0.
  */
 
 typedef enum {
@@ -112,7 +138,11 @@ typedef struct {
 void astra_rule_free (AstraRule *rule);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AstraRule, astra_rule_free)
 
+/* the series has the rule's metric and every matcher holds; a label the series lacks
+ * reads as "" (as in Prometheus), so label= and label!=x, label!=glob* and label!={a,b}
+ * match it. Allocates nothing (for label values up to 1 KiB) */
 gboolean astra_rule_matches (const AstraRule *rule, const AstraSeries *series);
+/* FALSE for ASTRA_COMPARE_NONE and for a NaN value, whatever the operator */
 gboolean astra_condition_holds (const AstraCondition *condition, double value);
 
 /* every rule of every *.rules file of a folder */
@@ -137,5 +167,17 @@ const AstraRule *astra_rule_set_lookup (AstraRuleSet *self, const char *name);
 
 /* "5m", "90s", "1h30m", "500ms", "2d": FALSE if malformed or negative */
 gboolean astra_parse_duration (const char *text, gint64 *out_us);
+
+/* the longest for, keep-firing-for, no-data, repeat and aggregate window a rule may have */
+#define ASTRA_RULE_MAX_DURATION_US (30 * G_TIME_SPAN_DAY)
+
+/* "last", "avg", ..., "p99", as written in rule files */
+const char *astra_aggregate_to_string (AstraAggregate aggregate);
+
+/* a summary or description with each {NAME} replaced by what func returns for NAME
+ * ("" for NULL: a label the series lacks) and each {{ by a literal {; func is asked
+ * for value, threshold, hostname, metric, rule, severity and label names alike */
+typedef const char *(*AstraRulePlaceholderFunc) (const char *name, gpointer user_data);
+char *astra_rule_render_text (const char *text, AstraRulePlaceholderFunc func, gpointer user_data);
 
 G_END_DECLS
