@@ -22,7 +22,18 @@ G_BEGIN_DECLS
  * in the state database; on start, agents are restored, none re-registered,
  * offline ones stay offline, and one whose deadline passed while the daemon
  * was down is reported offline as soon as the engine starts.
+ *
+ * Liveness runs on the daemon's clock: last_seen is when the newest
+ * heartbeat arrived and the deadline is last_seen + offline-after, so an
+ * agent whose clock is off is not reported offline for it. The agent's own
+ * timestamp only orders its heartbeats: one older than the newest seen
+ * (last_timestamp_us) is out of order and ignored (not an error).
  */
+
+/* offline-after of agents that report no interval, unless configured */
+#define ASTRA_AGENT_DEFAULT_OFFLINE_AFTER_US (G_GINT64_CONSTANT (300) * G_USEC_PER_SEC)
+/* offline-after is this many intervals */
+#define ASTRA_AGENT_OFFLINE_INTERVALS 3
 
 typedef struct {
 	char *agent_id;
@@ -31,8 +42,9 @@ typedef struct {
 	char *version; /* may be NULL */
 	char *address; /* may be NULL */
 	gint64 interval_us; /* as reported, 0 if never */
-	gint64 first_seen_us;
-	gint64 last_seen_us;
+	gint64 first_seen_us; /* when the first heartbeat arrived (daemon clock) */
+	gint64 last_seen_us; /* when the newest heartbeat arrived (daemon clock) */
+	gint64 last_timestamp_us; /* the newest heartbeat's own timestamp, at most its arrival */
 	gboolean online;
 } AstraAgentInfo;
 
@@ -49,15 +61,23 @@ typedef struct {
 #define ASTRA_TYPE_AGENT_REGISTRY (astra_agent_registry_get_type ())
 G_DECLARE_FINAL_TYPE (AstraAgentRegistry, astra_agent_registry, ASTRA, AGENT_REGISTRY, GObject)
 
-/* state_db may be NULL (nothing persisted) */
+/* state_db may be NULL (nothing persisted); events go to sink (transfer none) */
 AstraAgentRegistry *astra_agent_registry_new (AstraClock *clock,
 					      AstraStateDb *state_db,
 					      AstraEventSinkFunc sink,
 					      gpointer sink_data);
 void astra_agent_registry_set_default_offline_after (AstraAgentRegistry *self, gint64 offline_after_us);
-/* loads persisted agents and schedules their deadlines; overdue ones go offline now */
+/* loads persisted agents and schedules their deadlines; overdue ones go offline now.
+ * Call once, before the first heartbeat. */
 gboolean astra_agent_registry_restore (AstraAgentRegistry *self, GError **error);
+/* FALSE with ASTRA_ERROR_INVALID_DATA and "FIELD: what is wrong" if refused */
 gboolean astra_agent_registry_heartbeat (AstraAgentRegistry *self, const AstraHeartbeat *heartbeat, GError **error);
+/* writes the agents changed since the last write into the state database's open
+ * transaction now (done by itself once per main-loop iteration; call it before
+ * astra_state_db_flush() at shutdown and in tests) */
+gboolean astra_agent_registry_flush (AstraAgentRegistry *self, GError **error);
+/* the offline-after of an agent: 3 x its interval, else the default */
+gint64 astra_agent_registry_get_offline_after (AstraAgentRegistry *self, const AstraAgentInfo *info);
 /* NULL if unknown; owned by the registry */
 const AstraAgentInfo *astra_agent_registry_lookup (AstraAgentRegistry *self, const char *agent_id);
 gboolean astra_agent_registry_is_offline (AstraAgentRegistry *self, const char *agent_id);
