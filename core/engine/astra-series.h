@@ -37,8 +37,6 @@ struct _AstraSeries {
 	const char *metric;
 	guint n_labels;
 	const AstraLabel *labels; /* sorted by name, names unique */
-	gint64 last_sample_us;    /* timestamp of the newest sample, 0 if none */
-	double last_value;
 	gpointer rule_state;      /* owned by the rule engine */
 	guint rule_generation;    /* the rule set rule_state was built for */
 };
