@@ -266,6 +266,8 @@ astra_rule_scan_lines (AstraRuleFile *file, const char *text)
 	g_autoptr(GPtrArray) groups =
 		       g_ptr_array_new_with_free_func ((GDestroyNotify) astra_rule_group_lines_free);
 	g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+	/* group name -> its first AstraRuleGroupLines: files with thousands of rules stay linear */
+	g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 	AstraRuleGroupLines *current = NULL;
 	gboolean skipping = FALSE;
 
@@ -294,11 +296,7 @@ astra_rule_scan_lines (AstraRuleFile *file, const char *text)
 				skipping = TRUE;
 				continue;
 			}
-			for (guint j = 0; j < groups->len && first == NULL; j++) {
-				AstraRuleGroupLines *other = g_ptr_array_index (groups, j);
-				if (g_strcmp0 (other->group, group) == 0)
-					first = other;
-			}
+			first = g_hash_table_lookup (seen, group);
 			if (first != NULL) {
 				astra_rule_file_add_error (
 				    file, lineno, group, NULL,
@@ -314,6 +312,7 @@ astra_rule_scan_lines (AstraRuleFile *file, const char *text)
 			current->keys =
 			    g_ptr_array_new_with_free_func ((GDestroyNotify) astra_rule_key_line_free);
 			g_ptr_array_add (groups, current);
+			g_hash_table_insert (seen, current->group, current);
 			skipping = FALSE;
 			continue;
 		}
