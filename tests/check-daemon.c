@@ -799,7 +799,7 @@ START_TEST (test_routing)
 	astra_assert_no_error (error);
 	start_daemon ("", webhooks);
 	ck_assert_msg (
-	    strstr (astra_test_daemon_get_stderr (fx.daemon), "(4 webhooks, 3 enabled;") != NULL,
+	    strstr (astra_test_daemon_get_stderr (fx.daemon), "(4 webhooks, 3 enabled,") != NULL,
 	    "%s", astra_test_daemon_get_stderr (fx.daemon));
 
 	/* a warning-level alert: "alerts" wants it, "critical" does not (min-severity) */

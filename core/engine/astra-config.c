@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "astra-config.h"
+#include "astra-rule.h"
+#include "astra-series.h"
 
 /* config files are written by hand: anything bigger is a mistake */
 #define ASTRA_CONFIG_MAX_FILE_SIZE (4 * 1024 * 1024)
@@ -20,8 +22,12 @@ static const char *const astra_daemon_keys[] = {
     "webhooks-dir",
     "max-body-size",
     "shutdown-timeout",
+    "rules-dir",
     NULL,
 };
+
+static const char *const astra_agents_keys[] = {"offline-after", NULL};
+static const char *const astra_ingest_keys[] = {"max-series", "max-labels", "max-label-length", NULL};
 
 /* where each group and key was written, for messages an admin can act on */
 typedef struct {
@@ -38,6 +44,11 @@ struct _AstraConfig {
 	char *plugin_dir;
 	gsize max_body_size;
 	guint shutdown_timeout;
+	char *rules_dir;
+	gint64 offline_after_us;
+	guint max_series;
+	guint max_labels;
+	guint max_label_length;
 	GPtrArray *webhooks; /* AstraWebhookConfig */
 	GHashTable *files;   /* path -> AstraConfigFile */
 };
@@ -72,6 +83,7 @@ astra_config_finalize (GObject *object)
 	g_clear_object (&self->listen);
 	g_free (self->state_dir);
 	g_free (self->plugin_dir);
+	g_free (self->rules_dir);
 	g_ptr_array_unref (self->webhooks);
 	g_hash_table_unref (self->files);
 	G_OBJECT_CLASS (astra_config_parent_class)->finalize (object);
@@ -88,6 +100,10 @@ astra_config_init (AstraConfig *self)
 {
 	self->max_body_size = ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE;
 	self->shutdown_timeout = ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
+	self->offline_after_us = ASTRA_CONFIG_DEFAULT_OFFLINE_AFTER * G_USEC_PER_SEC;
+	self->max_series = ASTRA_SERIES_DEFAULT_MAX_SERIES;
+	self->max_labels = ASTRA_SERIES_DEFAULT_MAX_LABELS;
+	self->max_label_length = ASTRA_SERIES_DEFAULT_MAX_VALUE_LENGTH;
 	self->webhooks = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_webhook_config_free);
 	self->files = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify) astra_config_file_free);
@@ -389,6 +405,9 @@ astra_config_read_daemon_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray 
 		} else if (g_strcmp0 (key, "plugin-dir") == 0) {
 			g_free (self->plugin_dir);
 			self->plugin_dir = astra_config_resolve_path (self->dir, value);
+		} else if (g_strcmp0 (key, "rules-dir") == 0) {
+			g_free (self->rules_dir);
+			self->rules_dir = astra_config_resolve_path (self->dir, value);
 		} else if (g_strcmp0 (key, "webhooks-dir") == 0) {
 			g_free (*webhooks_dir);
 			*webhooks_dir = astra_config_resolve_path (self->dir, value);
@@ -409,6 +428,70 @@ astra_config_read_daemon_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray 
 				self->shutdown_timeout = (guint) seconds;
 		}
 	}
+}
+
+static gboolean
+astra_config_check_keys (AstraConfig *self, GKeyFile *keyfile, const char *group, const char *const *known,
+			 GPtrArray *errors)
+{
+	g_auto(GStrv) keys = g_key_file_get_keys (keyfile, group, NULL, NULL);
+	gboolean ok = TRUE;
+
+	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		if (!g_strv_contains (known, keys[i])) {
+			g_autofree char *list = g_strjoinv (", ", (GStrv) known);
+			astra_config_add_error (self, errors, self->path, group, keys[i],
+						"unknown key (known keys: %s)", list);
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
+/* a positive count with a bound; the key is optional */
+static void
+astra_config_read_count (AstraConfig *self, GKeyFile *keyfile, const char *group, const char *key,
+			 guint64 min, guint64 max, guint *out, GPtrArray *errors)
+{
+	g_autofree char *value = g_key_file_get_string (keyfile, group, key, NULL);
+	guint64 number = 0;
+
+	if (value == NULL)
+		return;
+	if (!g_ascii_string_to_unsigned (value, 10, min, max, &number, NULL)) {
+		astra_config_add_error (self, errors, self->path, group, key,
+					"'%s' is not a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+					value, min, max);
+		return;
+	}
+	*out = (guint) number;
+}
+
+static void
+astra_config_read_agents_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray *errors)
+{
+	g_autofree char *value = g_key_file_get_string (keyfile, "agents", "offline-after", NULL);
+	gint64 us = 0;
+
+	astra_config_check_keys (self, keyfile, "agents", astra_agents_keys, errors);
+	if (value == NULL)
+		return;
+	if (!astra_parse_duration (value, &us) || us < G_USEC_PER_SEC || us > (gint64) 7 * 24 * 3600 * G_USEC_PER_SEC) {
+		astra_config_add_error (self, errors, self->path, "agents", "offline-after",
+					"'%s' is not a duration from 1s to 7d (e.g. 90s, 5m, 1h)", value);
+		return;
+	}
+	self->offline_after_us = us;
+}
+
+static void
+astra_config_read_ingest_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray *errors)
+{
+	astra_config_check_keys (self, keyfile, "ingest", astra_ingest_keys, errors);
+	astra_config_read_count (self, keyfile, "ingest", "max-series", 1, 100000000, &self->max_series, errors);
+	astra_config_read_count (self, keyfile, "ingest", "max-labels", 1, 255, &self->max_labels, errors);
+	astra_config_read_count (self, keyfile, "ingest", "max-label-length", 1, 65536, &self->max_label_length,
+				 errors);
 }
 
 static gint
@@ -473,6 +556,7 @@ astra_config_load (const char *path, GPtrArray *errors)
 	self->plugin_dir = g_strdup (ASTRA_PLUGIN_DIR);
 	self->listen = astra_config_parse_listen (ASTRA_CONFIG_DEFAULT_LISTEN, NULL);
 	webhooks_dir = g_build_filename (self->dir, "webhooks.d", NULL);
+	self->rules_dir = g_build_filename (self->dir, "rules.d", NULL);
 
 	keyfile = astra_config_read_file (self, self->path, errors);
 	if (keyfile == NULL)
@@ -482,11 +566,15 @@ astra_config_load (const char *path, GPtrArray *errors)
 	for (guint i = 0; groups[i] != NULL; i++) {
 		if (g_strcmp0 (groups[i], "daemon") == 0)
 			astra_config_read_daemon_group (self, keyfile, errors, &webhooks_dir);
+		else if (g_strcmp0 (groups[i], "agents") == 0)
+			astra_config_read_agents_group (self, keyfile, errors);
+		else if (g_strcmp0 (groups[i], "ingest") == 0)
+			astra_config_read_ingest_group (self, keyfile, errors);
 		else if (g_str_has_prefix (groups[i], ASTRA_WEBHOOK_GROUP_PREFIX))
 			astra_config_add_webhook (self, keyfile, self->path, groups[i], errors);
 		else
 			astra_config_add_error (self, errors, self->path, groups[i], NULL,
-						"unknown group (expected [daemon] or [webhook NAME])");
+						"unknown group (expected [daemon], [agents], [ingest] or [webhook NAME])");
 	}
 	astra_config_read_webhooks_dir (self, webhooks_dir, errors);
 	return g_steal_pointer (&self);
@@ -558,4 +646,24 @@ astra_config_set_plugin_dir (AstraConfig *self, const char *dir)
 {
 	g_free (self->plugin_dir);
 	self->plugin_dir = astra_config_resolve_path (NULL, dir);
+}
+
+const char *
+astra_config_get_rules_dir (AstraConfig *self)
+{
+	return self->rules_dir;
+}
+
+gint64
+astra_config_get_offline_after (AstraConfig *self)
+{
+	return self->offline_after_us;
+}
+
+void
+astra_config_get_series_limits (AstraConfig *self, guint *max_series, guint *max_labels, guint *max_label_length)
+{
+	*max_series = self->max_series;
+	*max_labels = self->max_labels;
+	*max_label_length = self->max_label_length;
 }

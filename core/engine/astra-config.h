@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 #define ASTRA_CONFIG_DEFAULT_LISTEN "127.0.0.1:8470"
 #define ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE (1024 * 1024)
 #define ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 5
+#define ASTRA_CONFIG_DEFAULT_OFFLINE_AFTER 300 /* seconds, for agents that report no interval */
 
 /* one [webhook NAME] group, wherever it was written */
 typedef struct {
@@ -37,6 +38,9 @@ const char *astra_config_get_plugin_dir (AstraConfig *self);
 gsize astra_config_get_max_body_size (AstraConfig *self);
 guint astra_config_get_shutdown_timeout (AstraConfig *self);
 GPtrArray *astra_config_get_webhooks (AstraConfig *self);
+const char *astra_config_get_rules_dir (AstraConfig *self);
+gint64 astra_config_get_offline_after (AstraConfig *self);
+void astra_config_get_series_limits (AstraConfig *self, guint *max_series, guint *max_labels, guint *max_label_length);
 
 /* command-line overrides, applied after loading */
 gboolean astra_config_set_listen (AstraConfig *self, const char *listen, GError **error);

@@ -11,9 +11,18 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "astra-agent-registry.h"
+#include "astra-clock.h"
 #include "astra-engine.h"
 #include "astra-http-server.h"
+#include "astra-reports.h"
+#include "astra-rule-engine.h"
+#include "astra-series.h"
+#include "astra-state-db.h"
 #include "astra-webhook.h"
+
+/* edits arrive as several file events (an editor's write, rename, chmod): wait for them to settle */
+#define ASTRA_ENGINE_RULES_DEBOUNCE_MS 500
 
 struct _AstraEngine {
 	GObject parent_instance;
@@ -22,6 +31,14 @@ struct _AstraEngine {
 	AstraDispatcher *dispatcher;
 	AstraRouter *router;
 	AstraHttpServer *http;
+	AstraClock *clock;
+	AstraStateDb *state_db;
+	AstraSeriesStore *series;
+	AstraAgentRegistry *agents;
+	AstraReports *reports;
+	AstraRuleEngine *rule_engine;
+	GFileMonitor *rules_monitor;
+	guint rules_reload_id;
 	int lock_fd;
 };
 
@@ -32,11 +49,21 @@ astra_engine_dispose (GObject *object)
 {
 	AstraEngine *self = ASTRA_ENGINE (object);
 
+	g_clear_handle_id (&self->rules_reload_id, g_source_remove);
+	if (self->rules_monitor != NULL)
+		g_file_monitor_cancel (self->rules_monitor);
+	g_clear_object (&self->rules_monitor);
 	g_clear_object (&self->http);
+	g_clear_object (&self->reports);
+	g_clear_object (&self->rule_engine);
+	g_clear_object (&self->agents);
+	g_clear_object (&self->series);
+	g_clear_object (&self->state_db);
 	g_clear_object (&self->router);
 	g_clear_object (&self->dispatcher);
 	g_clear_object (&self->loader);
 	g_clear_object (&self->config);
+	g_clear_object (&self->clock);
 	if (self->lock_fd >= 0) {
 		g_close (self->lock_fd, NULL);
 		self->lock_fd = -1;
@@ -62,17 +89,93 @@ astra_engine_init (AstraEngine *self)
 static void
 astra_engine_sink_cb (AstraEvent *event, gpointer user_data)
 {
-	astra_engine_emit (ASTRA_ENGINE (user_data), event);
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	/* an agent back online: its series' no-data clocks start again from now */
+	if (astra_event_get_kind (event) == ASTRA_EVENT_KIND_AGENT_STATUS_CHANGED && self->rule_engine != NULL) {
+		JsonObject *data = astra_event_get_data (event);
+		if (g_strcmp0 (json_object_get_string_member_with_default (data, "current_status", NULL), "online") == 0)
+			astra_rule_engine_agent_online (self->rule_engine,
+							json_object_get_string_member (data, "agent_id"));
+	}
+	astra_engine_emit (self, event);
+}
+
+static void
+astra_engine_alert_sink_cb (AstraEvent *event, const char *const *webhooks, gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	g_debug ("event %s %s", astra_event_get_type_name (event), astra_event_get_id (event));
+	astra_router_route_to (self->router, event, webhooks);
+}
+
+/* every sample, from any ingest path, becomes a point of a series the rules watch */
+static gboolean
+astra_engine_sample_cb (const char *metric,
+			const AstraLabel *labels,
+			guint n_labels,
+			double value,
+			gint64 timestamp_us,
+			AstraSeriesReject *reject,
+			gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	AstraSeries *series = astra_series_store_lookup (self->series, metric, labels, n_labels, reject);
+
+	if (series == NULL)
+		return FALSE;
+	astra_rule_engine_push (self->rule_engine, series, value, timestamp_us);
+	return TRUE;
+}
+
+static const AstraAgentInfo *
+astra_engine_agent_lookup_cb (const char *agent_id, gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	return astra_agent_registry_lookup (self->agents, agent_id);
+}
+
+AstraEngine *
+astra_engine_new_with_clock (AstraConfig *config, AstraClock *clock)
+{
+	AstraEngine *self = g_object_new (ASTRA_TYPE_ENGINE, NULL);
+	guint max_series, max_labels, max_label_length;
+
+	self->config = g_object_ref (config);
+	self->clock = g_object_ref (clock);
+	self->series = astra_series_store_new ();
+	astra_config_get_series_limits (config, &max_series, &max_labels, &max_label_length);
+	astra_series_store_set_limits (self->series, max_series, max_labels, 128, max_label_length);
+	self->http = astra_http_server_new (astra_config_get_max_body_size (config), astra_engine_sink_cb, self);
+	return self;
 }
 
 AstraEngine *
 astra_engine_new (AstraConfig *config)
 {
-	AstraEngine *self = g_object_new (ASTRA_TYPE_ENGINE, NULL);
+	g_autoptr(AstraClock) clock = astra_clock_new ();
 
-	self->config = g_object_ref (config);
-	self->http = astra_http_server_new (astra_config_get_max_body_size (config), astra_engine_sink_cb, self);
-	return self;
+	return astra_engine_new_with_clock (config, clock);
+}
+
+static GStrv
+astra_engine_webhook_names (GPtrArray *webhooks)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+	for (guint i = 0; i < webhooks->len; i++)
+		g_strv_builder_add (builder, astra_webhook_get_name (g_ptr_array_index (webhooks, i)));
+	return g_strv_builder_end (builder);
+}
+
+static AstraRuleSet *
+astra_engine_load_rules (AstraConfig *config, GPtrArray *webhooks, GPtrArray *errors)
+{
+	g_auto(GStrv) names = webhooks != NULL ? astra_engine_webhook_names (webhooks) : NULL;
+
+	return astra_rule_set_load_dir (astra_config_get_rules_dir (config), (const char *const *) names, errors);
 }
 
 static void
@@ -92,11 +195,14 @@ astra_engine_check_config (AstraConfig *config, GPtrArray *errors)
 {
 	g_autoptr(AstraPluginLoader) loader = astra_plugin_loader_new ();
 	g_autoptr(GPtrArray) webhooks = NULL;
+	g_autoptr(AstraRuleSet) rules = NULL;
 	guint n_errors = errors->len;
+
 
 	astra_engine_load_plugins (loader, config, errors);
 	webhooks = astra_webhook_build_all (config, loader, errors);
-	return webhooks != NULL && errors->len == n_errors;
+	rules = astra_engine_load_rules (config, webhooks, errors);
+	return webhooks != NULL && rules != NULL && errors->len == n_errors;
 }
 
 static gboolean
@@ -131,6 +237,98 @@ astra_engine_prepare_state_dir (AstraEngine *self, GError **error)
 	return TRUE;
 }
 
+static gboolean
+astra_engine_rules_reload_cb (gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(AstraRuleSet) rules = NULL;
+
+	self->rules_reload_id = 0;
+	rules = astra_engine_load_rules (self->config, astra_router_get_webhooks (self->router), errors);
+	if (rules == NULL) {
+		for (guint i = 0; i < errors->len; i++)
+			g_warning ("%s", (const char *) g_ptr_array_index (errors, i));
+		g_warning ("rules not reloaded: %u errors; the previous rules stay in force", errors->len);
+		return G_SOURCE_REMOVE;
+	}
+	astra_rule_engine_set_rules (self->rule_engine, rules);
+	g_message ("rules reloaded from %s: %u rules", astra_config_get_rules_dir (self->config),
+		   astra_rule_set_get_rules (rules)->len);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+astra_engine_rules_changed_cb (GFileMonitor *monitor,
+			       GFile *file,
+			       GFile *other_file,
+			       GFileMonitorEvent event_type,
+			       gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	g_autofree char *basename = g_file_get_basename (file);
+
+	/* editors write swap and backup files beside the rules: only *.rules matter */
+	if (!g_str_has_suffix (basename, ".rules") &&
+	    (other_file == NULL || !g_str_has_suffix (g_file_peek_path (other_file), ".rules")))
+		return;
+	if (event_type == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED)
+		return;
+	g_clear_handle_id (&self->rules_reload_id, g_source_remove);
+	self->rules_reload_id = g_timeout_add (ASTRA_ENGINE_RULES_DEBOUNCE_MS, astra_engine_rules_reload_cb, self);
+}
+
+static void
+astra_engine_watch_rules (AstraEngine *self)
+{
+	g_autoptr(GFile) dir = g_file_new_for_path (astra_config_get_rules_dir (self->config));
+	g_autoptr(GError) error_local = NULL;
+
+	self->rules_monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &error_local);
+	if (self->rules_monitor == NULL) {
+		g_warning ("not watching %s for changes (reload with SIGHUP): %s",
+			   astra_config_get_rules_dir (self->config), error_local->message);
+		return;
+	}
+	g_signal_connect (self->rules_monitor, "changed", G_CALLBACK (astra_engine_rules_changed_cb), self);
+}
+
+/* the state database, the agent registry, the rules and the typed reports, restored from disk */
+static gboolean
+astra_engine_start_state (AstraEngine *self, GPtrArray *webhooks, GPtrArray *errors)
+{
+	g_autofree char *db_path = g_build_filename (astra_config_get_state_dir (self->config), "state.db", NULL);
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(AstraRuleSet) rules = NULL;
+
+	rules = astra_engine_load_rules (self->config, webhooks, errors);
+	if (rules == NULL)
+		return FALSE;
+	self->state_db = astra_state_db_open (db_path, &error_local);
+	if (self->state_db == NULL) {
+		g_ptr_array_add (errors, g_strdup (error_local->message));
+		return FALSE;
+	}
+	self->agents = astra_agent_registry_new (self->clock, self->state_db, astra_engine_sink_cb, self);
+	astra_agent_registry_set_default_offline_after (self->agents, astra_config_get_offline_after (self->config));
+	self->rule_engine = astra_rule_engine_new (self->clock, self->series, self->state_db,
+						   astra_engine_alert_sink_cb, self);
+	astra_rule_engine_set_agent_lookup_func (self->rule_engine, astra_engine_agent_lookup_cb, self);
+	astra_rule_engine_set_rules (self->rule_engine, rules);
+	self->reports = astra_reports_new (self->clock, self->agents, self->state_db, astra_engine_sink_cb,
+					   astra_engine_sample_cb, self);
+	astra_http_server_set_ingest (self->http, self->reports, astra_engine_sample_cb);
+
+	/* webhooks are in place: what the restore emits (agents overdue while we were down) is delivered */
+	if (!astra_agent_registry_restore (self->agents, &error_local) ||
+	    !astra_rule_engine_restore (self->rule_engine, &error_local)) {
+		g_ptr_array_add (errors, g_strdup (error_local->message));
+		return FALSE;
+	}
+	astra_engine_watch_rules (self);
+	return TRUE;
+}
+
 gboolean
 astra_engine_start (AstraEngine *self, GPtrArray *errors)
 {
@@ -150,6 +348,8 @@ astra_engine_start (AstraEngine *self, GPtrArray *errors)
 	if (webhooks == NULL || errors->len > n_errors)
 		return FALSE;
 	astra_router_set_webhooks (self->router, webhooks);
+	if (!astra_engine_start_state (self, webhooks, errors))
+		return FALSE;
 
 	if (!astra_http_server_listen (self->http, astra_config_get_listen_address (self->config), &error_local)) {
 		g_ptr_array_add (errors, g_strdup_printf ("%s: [daemon] listen: %s",
@@ -161,8 +361,10 @@ astra_engine_start (AstraEngine *self, GPtrArray *errors)
 		n_enabled += astra_webhook_get_enabled (g_ptr_array_index (webhooks, i)) ? 1 : 0;
 	bound = astra_http_server_get_address (self->http);
 	address = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (bound));
-	g_message ("listening on http://%s/ (%u webhooks, %u enabled; state in %s)",
-		   address, webhooks->len, n_enabled, astra_config_get_state_dir (self->config));
+	g_message ("listening on http://%s/ (%u webhooks, %u enabled, %u rules, %u agents; state in %s)",
+		   address, webhooks->len, n_enabled,
+		   astra_rule_set_get_rules (astra_rule_engine_get_rules (self->rule_engine))->len,
+		   astra_agent_registry_get_size (self->agents), astra_config_get_state_dir (self->config));
 	return TRUE;
 }
 
@@ -170,13 +372,15 @@ gboolean
 astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
 {
 	g_autoptr(GPtrArray) webhooks = NULL;
-	g_autoptr(GSocketConnectable) old_listen = NULL;
+	g_autoptr(AstraRuleSet) rules = NULL;
 	guint n_errors = errors->len;
 	g_autofree char *old_address = NULL;
 	g_autofree char *new_address = NULL;
 
+	/* webhooks and rules go together: a rule may name a webhook the same edit added */
 	webhooks = astra_webhook_build_all (config, self->loader, errors);
-	if (webhooks == NULL || errors->len > n_errors)
+	rules = astra_engine_load_rules (config, webhooks, errors);
+	if (webhooks == NULL || rules == NULL || errors->len > n_errors)
 		return FALSE;
 
 	/* these are bound or opened once; say so rather than pretend */
@@ -188,11 +392,17 @@ astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
 		g_warning ("[daemon] state-dir changed: that takes a restart");
 	if (g_strcmp0 (astra_config_get_plugin_dir (self->config), astra_config_get_plugin_dir (config)) != 0)
 		g_warning ("[daemon] plugin-dir changed: that takes a restart");
+	if (g_strcmp0 (astra_config_get_rules_dir (self->config), astra_config_get_rules_dir (config)) != 0)
+		g_warning ("[daemon] rules-dir changed: it is read now, but watched for changes only after a restart");
 
 	astra_http_server_set_max_body_size (self->http, astra_config_get_max_body_size (config));
 	astra_router_set_webhooks (self->router, webhooks);
+	if (self->rule_engine != NULL)
+		astra_rule_engine_set_rules (self->rule_engine, rules);
+	if (self->agents != NULL)
+		astra_agent_registry_set_default_offline_after (self->agents, astra_config_get_offline_after (config));
 	g_set_object (&self->config, config);
-	g_message ("configuration reloaded: %u webhooks", webhooks->len);
+	g_message ("configuration reloaded: %u webhooks, %u rules", webhooks->len, astra_rule_set_get_rules (rules)->len);
 	return TRUE;
 }
 
@@ -212,7 +422,18 @@ astra_engine_router_shutdown_cb (GObject *source, GAsyncResult *result, gpointer
 	g_autoptr(GTask) task = G_TASK (user_data);
 	g_autoptr(GError) error_local = NULL;
 
+	AstraEngine *self = g_task_get_source_object (task);
+
 	if (!astra_router_shutdown_finish (ASTRA_ROUTER (source), result, &error_local)) {
+		g_task_return_error (task, g_steal_pointer (&error_local));
+		return;
+	}
+	/* what this last iteration wrote (agents, alerts) must not wait for an idle that never comes */
+	if (self->agents != NULL && !astra_agent_registry_flush (self->agents, &error_local)) {
+		g_task_return_error (task, g_steal_pointer (&error_local));
+		return;
+	}
+	if (self->state_db != NULL && !astra_state_db_flush (self->state_db, &error_local)) {
 		g_task_return_error (task, g_steal_pointer (&error_local));
 		return;
 	}
@@ -265,4 +486,28 @@ GInetSocketAddress *
 astra_engine_get_http_address (AstraEngine *self)
 {
 	return astra_http_server_get_address (self->http);
+}
+
+AstraClock *
+astra_engine_get_clock (AstraEngine *self)
+{
+	return self->clock;
+}
+
+AstraAgentRegistry *
+astra_engine_get_agents (AstraEngine *self)
+{
+	return self->agents;
+}
+
+AstraRuleEngine *
+astra_engine_get_rule_engine (AstraEngine *self)
+{
+	return self->rule_engine;
+}
+
+AstraSeriesStore *
+astra_engine_get_series (AstraEngine *self)
+{
+	return self->series;
 }

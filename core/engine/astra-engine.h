@@ -7,10 +7,14 @@
 #include <gio/gio.h>
 
 #include "astra.h"
+#include "astra-agent-registry.h"
+#include "astra-clock.h"
 #include "astra-config.h"
 #include "astra-dispatcher.h"
 #include "astra-plugin-loader.h"
 #include "astra-router.h"
+#include "astra-rule-engine.h"
+#include "astra-series.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +23,8 @@ G_DECLARE_FINAL_TYPE (AstraEngine, astra_engine, ASTRA, ENGINE, GObject)
 
 /* ties config, plugins, webhooks, router, dispatcher and the HTTP ingest together */
 AstraEngine *astra_engine_new (AstraConfig *config);
+/* with a given clock (a fake one in tests) */
+AstraEngine *astra_engine_new_with_clock (AstraConfig *config, AstraClock *clock);
 /* validates a config as start would, without binding or writing anything */
 gboolean astra_engine_check_config (AstraConfig *config, GPtrArray *errors);
 gboolean astra_engine_start (AstraEngine *self, GPtrArray *errors);
@@ -35,5 +41,9 @@ AstraPluginLoader *astra_engine_get_loader (AstraEngine *self);
 AstraDispatcher *astra_engine_get_dispatcher (AstraEngine *self);
 AstraRouter *astra_engine_get_router (AstraEngine *self);
 GInetSocketAddress *astra_engine_get_http_address (AstraEngine *self);
+AstraClock *astra_engine_get_clock (AstraEngine *self);
+AstraAgentRegistry *astra_engine_get_agents (AstraEngine *self);
+AstraRuleEngine *astra_engine_get_rule_engine (AstraEngine *self);
+AstraSeriesStore *astra_engine_get_series (AstraEngine *self);
 
 G_END_DECLS

@@ -7,15 +7,21 @@
 #include <libsoup/soup.h>
 #include <sys/socket.h>
 
+#include "astra-collectd.h"
 #include "astra-http-server.h"
 #include "astra-ingest.h"
+#include "astra-line-protocol.h"
 
 struct _AstraHttpServer {
 	GObject parent_instance;
 	SoupServer *server;
 	gsize max_body_size;
 	AstraEventSinkFunc sink;
+	AstraSampleSinkFunc sample_sink;
+	AstraReports *reports;
 	gpointer sink_data;
+	guint64 n_samples;
+	guint64 n_samples_rejected;
 	GInetSocketAddress *address;
 };
 
@@ -90,6 +96,81 @@ astra_http_server_early_cb (SoupServer *server,
 	g_signal_connect_object (msg, "got-chunk", G_CALLBACK (astra_http_server_got_chunk_cb), self, 0);
 }
 
+/* the request body as sent, gunzipped when the client compressed it (Telegraf does by
+ * default), bounded by max-body-size after decompression too: a small gzip bomb is refused */
+static GBytes *
+astra_http_server_read_body (AstraHttpServer *self, SoupServerMessage *msg, guint *status, GError **error)
+{
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+	SoupMessageBody *body = soup_server_message_get_request_body (msg);
+	const char *encoding = soup_message_headers_get_one (headers, "Content-Encoding");
+	g_autoptr(GConverter) decompressor = NULL;
+	g_autoptr(GByteArray) out = NULL;
+	gsize in_pos = 0;
+
+	if (g_object_get_data (G_OBJECT (msg), ASTRA_HTTP_TOO_LARGE_KEY) != NULL ||
+	    (gsize) body->length > self->max_body_size) {
+		*status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_TOO_LARGE,
+			     "the body is larger than %" G_GSIZE_FORMAT " bytes", self->max_body_size);
+		return NULL;
+	}
+	if (encoding == NULL || g_ascii_strcasecmp (encoding, "identity") == 0)
+		return g_bytes_new (body->data, (gsize) body->length);
+	if (g_ascii_strcasecmp (encoding, "gzip") != 0) {
+		*status = SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE;
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED,
+			     "Content-Encoding %s is not supported (use gzip or none)", encoding);
+		return NULL;
+	}
+
+	decompressor = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP));
+	out = g_byte_array_new ();
+	for (;;) {
+		guint8 buf[16384];
+		gsize bytes_read = 0;
+		gsize bytes_written = 0;
+		g_autoptr(GError) error_local = NULL;
+		GConverterResult res = g_converter_convert (decompressor, body->data + in_pos,
+							    (gsize) body->length - in_pos, buf, sizeof (buf),
+							    G_CONVERTER_INPUT_AT_END, &bytes_read, &bytes_written,
+							    &error_local);
+		if (res == G_CONVERTER_ERROR) {
+			*status = SOUP_STATUS_BAD_REQUEST;
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
+				     "the gzip body is corrupt: %s", error_local->message);
+			return NULL;
+		}
+		in_pos += bytes_read;
+		g_byte_array_append (out, buf, (guint) bytes_written);
+		if (out->len > self->max_body_size) {
+			*status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_TOO_LARGE,
+				     "the body is larger than %" G_GSIZE_FORMAT " bytes once decompressed",
+				     self->max_body_size);
+			return NULL;
+		}
+		if (res == G_CONVERTER_FINISHED)
+			break;
+		if (bytes_read == 0 && bytes_written == 0) {
+			*status = SOUP_STATUS_BAD_REQUEST;
+			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "the gzip body is truncated");
+			return NULL;
+		}
+	}
+	return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+static gboolean
+astra_http_server_require_post (SoupServerMessage *msg)
+{
+	if (soup_server_message_get_method (msg) == SOUP_METHOD_POST)
+		return TRUE;
+	soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "POST");
+	astra_http_server_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+	return FALSE;
+}
+
 static void
 astra_http_server_reports_cb (SoupServer *server,
 			      SoupServerMessage *msg,
@@ -100,27 +181,30 @@ astra_http_server_reports_cb (SoupServer *server,
 	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
 	g_autoptr(GPtrArray) results = NULL;
 	g_autoptr(GBytes) reply = NULL;
+	g_autoptr(GBytes) body = NULL;
 	g_autoptr(GError) error_local = NULL;
-	SoupMessageBody *body;
 	guint status = 0;
+	gsize len = 0;
+	const char *data;
 
 	if (g_strcmp0 (path, "/v1/reports") != 0) {
 		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such endpoint");
 		return;
 	}
-	if (soup_server_message_get_method (msg) != SOUP_METHOD_POST) {
-		soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "POST");
-		astra_http_server_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+	if (!astra_http_server_require_post (msg))
+		return;
+	body = astra_http_server_read_body (self, msg, &status, &error_local);
+	if (body == NULL) {
+		if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
+			astra_http_server_reply_too_large (self, msg);
+		else
+			astra_http_server_reply_error (msg, status, error_local->message);
 		return;
 	}
-	body = soup_server_message_get_request_body (msg);
-	if (g_object_get_data (G_OBJECT (msg), ASTRA_HTTP_TOO_LARGE_KEY) != NULL ||
-	    (gsize) body->length > self->max_body_size) {
-		astra_http_server_reply_too_large (self, msg);
-		return;
-	}
-	results = astra_ingest_parse_reports (body->data, (gsize) body->length,
-					      g_get_real_time () / G_USEC_PER_SEC, &error_local);
+	data = g_bytes_get_data (body, &len);
+	/* reports are applied in batch order as they are parsed: events go to the sink on the way */
+	results = astra_ingest_parse_reports_full (data, len, g_get_real_time (), self->reports, self->sink,
+						   self->sink_data, &error_local);
 	if (results == NULL) {
 		astra_http_server_reply_error (msg,
 					       g_error_matches (error_local, ASTRA_ERROR, ASTRA_ERROR_TOO_LARGE)
@@ -131,15 +215,139 @@ astra_http_server_reports_cb (SoupServer *server,
 	}
 	for (guint i = 0; i < results->len; i++) {
 		AstraReportResult *result = g_ptr_array_index (results, i);
-		if (result->event != NULL)
-			self->sink (result->event, self->sink_data);
-		else
+		if (!result->accepted)
 			g_debug ("report %u rejected: %s%s%s", result->index,
 				 result->field != NULL ? result->field : "",
 				 result->field != NULL ? ": " : "", result->error);
 	}
 	reply = astra_ingest_build_reply (results, &status);
 	astra_http_server_reply (msg, status, reply);
+}
+
+/* InfluxDB 1.x clients check this header to recognise a server they can write to */
+#define ASTRA_INFLUXDB_VERSION "1.8.10"
+
+static void
+astra_http_server_influx_headers (SoupServerMessage *msg)
+{
+	soup_message_headers_replace (soup_server_message_get_response_headers (msg), "X-Influxdb-Version",
+				      ASTRA_INFLUXDB_VERSION);
+}
+
+static void
+astra_http_server_ping_cb (SoupServer *server,
+			   SoupServerMessage *msg,
+			   const char *path,
+			   GHashTable *query,
+			   gpointer user_data)
+{
+	const char *method = soup_server_message_get_method (msg);
+
+	astra_http_server_influx_headers (msg);
+	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+		soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
+		astra_http_server_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or HEAD");
+		return;
+	}
+	soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static void
+astra_http_server_samples_reply (AstraHttpServer *self,
+				 SoupServerMessage *msg,
+				 gboolean ok,
+				 const AstraIngestStats *stats,
+				 GError *error)
+{
+	self->n_samples += stats->n_samples;
+	self->n_samples_rejected += stats->n_rejected;
+	if (ok) {
+		soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+		return;
+	}
+	/* the good lines were kept: the error says which line was the first bad one and why */
+	astra_http_server_reply_error (msg, SOUP_STATUS_BAD_REQUEST, error->message);
+}
+
+static void
+astra_http_server_write_cb (SoupServer *server,
+			    SoupServerMessage *msg,
+			    const char *path,
+			    GHashTable *query,
+			    gpointer user_data)
+{
+	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
+	g_autoptr(GBytes) body = NULL;
+	g_autoptr(GError) error_local = NULL;
+	AstraIngestStats stats = {0};
+	AstraPrecision precision = ASTRA_PRECISION_NS;
+	const char *precision_str = query != NULL ? g_hash_table_lookup (query, "precision") : NULL;
+	guint status = 0;
+	gsize len = 0;
+	gboolean ok;
+	const char *data;
+
+	astra_http_server_influx_headers (msg);
+	if (!astra_http_server_require_post (msg))
+		return;
+	if (self->sample_sink == NULL) {
+		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "samples are not accepted here");
+		return;
+	}
+	/* db and rp select a database in InfluxDB; here every sample goes to the one series store */
+	if (!astra_precision_from_string (precision_str, &precision)) {
+		astra_http_server_reply_error (msg, SOUP_STATUS_BAD_REQUEST,
+					       "precision: expected n, u, ms, s, m or h");
+		return;
+	}
+	body = astra_http_server_read_body (self, msg, &status, &error_local);
+	if (body == NULL) {
+		if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
+			astra_http_server_reply_too_large (self, msg);
+		else
+			astra_http_server_reply_error (msg, status, error_local->message);
+		return;
+	}
+	data = g_bytes_get_data (body, &len);
+	ok = astra_line_protocol_parse (data, len, precision, g_get_real_time (), self->sample_sink, self->sink_data,
+					&stats, &error_local);
+	astra_http_server_samples_reply (self, msg, ok, &stats, error_local);
+}
+
+static void
+astra_http_server_collectd_cb (SoupServer *server,
+			       SoupServerMessage *msg,
+			       const char *path,
+			       GHashTable *query,
+			       gpointer user_data)
+{
+	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
+	g_autoptr(GBytes) body = NULL;
+	g_autoptr(GError) error_local = NULL;
+	AstraIngestStats stats = {0};
+	guint status = 0;
+	gsize len = 0;
+	gboolean ok;
+	const char *data;
+
+	if (!astra_http_server_require_post (msg))
+		return;
+	if (self->sample_sink == NULL) {
+		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "samples are not accepted here");
+		return;
+	}
+	body = astra_http_server_read_body (self, msg, &status, &error_local);
+	if (body == NULL) {
+		if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
+			astra_http_server_reply_too_large (self, msg);
+		else
+			astra_http_server_reply_error (msg, status, error_local->message);
+		return;
+	}
+	data = g_bytes_get_data (body, &len);
+	ok = astra_collectd_parse (data, len, g_get_real_time (), self->sample_sink, self->sink_data, &stats,
+				   &error_local);
+	astra_http_server_samples_reply (self, msg, ok, &stats, error_local);
 }
 
 static void
@@ -169,7 +377,7 @@ astra_http_server_default_cb (SoupServer *server,
 			      gpointer user_data)
 {
 	astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND,
-				       "no such endpoint (try POST /v1/reports or GET /healthz)");
+				       "no such endpoint (try POST /v1/reports, POST /write, POST /collectd or GET /healthz)");
 }
 
 /* libsoup before 3.3 never closes a kept-alive connection that its client closed while it
@@ -189,6 +397,7 @@ astra_http_server_dispose (GObject *object)
 		soup_server_disconnect (self->server);
 	g_clear_object (&self->server);
 	g_clear_object (&self->address);
+	g_clear_object (&self->reports);
 	G_OBJECT_CLASS (astra_http_server_parent_class)->dispose (object);
 }
 
@@ -207,7 +416,12 @@ astra_http_server_init (AstraHttpServer *self)
 	/* an early handler is looked up by path like the others: the default one alone would miss /v1/reports */
 	soup_server_add_early_handler (self->server, NULL, astra_http_server_early_cb, self, NULL);
 	soup_server_add_early_handler (self->server, "/v1/reports", astra_http_server_early_cb, self, NULL);
+	soup_server_add_early_handler (self->server, "/write", astra_http_server_early_cb, self, NULL);
+	soup_server_add_early_handler (self->server, "/collectd", astra_http_server_early_cb, self, NULL);
 	soup_server_add_handler (self->server, "/v1/reports", astra_http_server_reports_cb, self, NULL);
+	soup_server_add_handler (self->server, "/write", astra_http_server_write_cb, self, NULL);
+	soup_server_add_handler (self->server, "/ping", astra_http_server_ping_cb, self, NULL);
+	soup_server_add_handler (self->server, "/collectd", astra_http_server_collectd_cb, self, NULL);
 	soup_server_add_handler (self->server, "/healthz", astra_http_server_healthz_cb, self, NULL);
 	soup_server_add_handler (self->server, NULL, astra_http_server_default_cb, self, NULL);
 	if (soup_get_major_version () == 3 && soup_get_minor_version () < 3)
@@ -224,6 +438,13 @@ astra_http_server_new (gsize max_body_size, AstraEventSinkFunc sink, gpointer us
 	self->sink = sink;
 	self->sink_data = user_data;
 	return self;
+}
+
+void
+astra_http_server_set_ingest (AstraHttpServer *self, AstraReports *reports, AstraSampleSinkFunc sample_sink)
+{
+	g_set_object (&self->reports, reports);
+	self->sample_sink = sample_sink;
 }
 
 void

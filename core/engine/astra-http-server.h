@@ -8,6 +8,7 @@
 
 #include "astra.h"
 #include "astra-engine-types.h"
+#include "astra-reports.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,8 @@ AstraHttpServer *astra_http_server_new (gsize max_body_size, AstraEventSinkFunc 
 gboolean astra_http_server_listen (AstraHttpServer *self, GInetSocketAddress *address, GError **error);
 /* the address actually bound (the port is chosen by the kernel when 0 was asked for) */
 GInetSocketAddress *astra_http_server_get_address (AstraHttpServer *self);
+/* where typed reports and samples (/write, /collectd, samples reports) go; same user_data as the event sink */
+void astra_http_server_set_ingest (AstraHttpServer *self, AstraReports *reports, AstraSampleSinkFunc sample_sink);
 void astra_http_server_set_max_body_size (AstraHttpServer *self, gsize max_body_size);
 void astra_http_server_disconnect (AstraHttpServer *self);
 

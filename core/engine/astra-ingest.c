@@ -14,6 +14,7 @@ astra_report_result_free (AstraReportResult *result)
 	if (result == NULL)
 		return;
 	g_clear_object (&result->event);
+	g_free (result->type);
 	g_free (result->field);
 	g_free (result->error);
 	g_free (result);
@@ -40,65 +41,65 @@ astra_report_reject_from_error (AstraReportResult *result, const GError *error)
 	astra_report_reject (result, NULL, error->message);
 }
 
-/* YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM): ISO 8601 allows much more */
-static gboolean
-astra_ingest_timestamp_is_rfc3339 (const char *str)
+typedef struct {
+	gint64 now_us;
+	AstraReports *reports;
+	AstraEventSinkFunc event_sink;
+	gpointer user_data;
+} AstraIngestContext;
+
+static void
+astra_ingest_parse_event (JsonNode *node, gint64 now, AstraReportResult *result);
+
+/* a typed report ("type": ...) goes to the reports processor, which names the field it refuses */
+static void
+astra_ingest_parse_typed (JsonObject *report, const AstraIngestContext *ctx, AstraReportResult *result)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	const char *p = str;
+	g_autoptr(GError) error_local = NULL;
+	JsonNode *type_node = json_object_get_member (report, "type");
+	const char *sep;
 
-	for (guint i = 0; shape[i] != '\0'; i++, p++) {
-		if (shape[i] == 'd' ? !g_ascii_isdigit (*p) : *p != shape[i])
-			return FALSE;
+	if (!JSON_NODE_HOLDS_VALUE (type_node) || json_node_get_value_type (type_node) != G_TYPE_STRING) {
+		astra_report_reject (result, "type", "expected a string");
+		return;
 	}
-	if (*p == '.') {
-		p++;
-		if (!g_ascii_isdigit (*p))
-			return FALSE;
-		while (g_ascii_isdigit (*p))
-			p++;
+	result->type = g_strdup (json_node_get_string (type_node));
+	if (ctx->reports == NULL) {
+		astra_report_reject (result, "type", "typed reports are not accepted here");
+		return;
 	}
-	if (*p == 'Z')
-		return p[1] == '\0';
-	if (*p != '+' && *p != '-')
-		return FALSE;
-	p++;
-	return g_ascii_isdigit (p[0]) && g_ascii_isdigit (p[1]) && p[2] == ':' &&
-	       g_ascii_isdigit (p[3]) && g_ascii_isdigit (p[4]) && p[5] == '\0';
-}
-
-static gboolean
-astra_ingest_parse_timestamp (JsonNode *node, gint64 *out, const char **why)
-{
-	g_autoptr(GDateTime) dt = NULL;
-	const char *str;
-
-	if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING) {
-		*why = "expected an RFC 3339 string, e.g. 2025-12-17T10:30:00Z";
-		return FALSE;
+	if (astra_reports_handle (ctx->reports, report, ctx->now_us, &error_local)) {
+		result->accepted = TRUE;
+		return;
 	}
-	str = json_node_get_string (node);
-	/* no default zone: a time without an offset is ambiguous, so refuse it */
-	if (astra_ingest_timestamp_is_rfc3339 (str))
-		dt = g_date_time_new_from_iso8601 (str, NULL);
-	if (dt == NULL) {
-		*why = "not an RFC 3339 date-time with a zone, e.g. 2025-12-17T10:30:00Z";
-		return FALSE;
+	sep = strstr (error_local->message, ": ");
+	if (sep != NULL && sep > error_local->message && strchr (error_local->message, ' ') > sep) {
+		g_autofree char *field = g_strndup (error_local->message, (gsize) (sep - error_local->message));
+		astra_report_reject (result, field, sep + 2);
+		return;
 	}
-	if (g_date_time_to_unix (dt) < 0) {
-		*why = "before 1970";
-		return FALSE;
-	}
-	if (g_date_time_to_unix (dt) > G_GINT64_CONSTANT (253402300799)) {
-		*why = "after 9999-12-31T23:59:59Z";
-		return FALSE;
-	}
-	*out = g_date_time_to_unix (dt);
-	return TRUE;
+	astra_report_reject (result, NULL, error_local->message);
 }
 
 static void
-astra_ingest_parse_one (JsonNode *node, gint64 now, AstraReportResult *result)
+astra_ingest_parse_one (JsonNode *node, const AstraIngestContext *ctx, AstraReportResult *result)
+{
+	/* an event report has "event"; every other report names its "type" */
+	if (JSON_NODE_HOLDS_OBJECT (node) && json_object_has_member (json_node_get_object (node), "type") &&
+	    !json_object_has_member (json_node_get_object (node), "event")) {
+		astra_ingest_parse_typed (json_node_get_object (node), ctx, result);
+		return;
+	}
+	astra_ingest_parse_event (node, ctx->now_us / G_USEC_PER_SEC, result);
+	if (result->event != NULL) {
+		result->accepted = TRUE;
+		if (ctx->event_sink != NULL)
+			ctx->event_sink (result->event, ctx->user_data);
+	}
+}
+
+static void
+astra_ingest_parse_event (JsonNode *node, gint64 now, AstraReportResult *result)
 {
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(GList) members = NULL;
@@ -108,7 +109,6 @@ astra_ingest_parse_one (JsonNode *node, gint64 now, AstraReportResult *result)
 	JsonNode *ts_node;
 	AstraEventKind kind;
 	gint64 timestamp = now;
-	const char *why = NULL;
 
 	if (!JSON_NODE_HOLDS_OBJECT (node)) {
 		astra_report_reject (result, NULL, "a report must be a JSON object");
@@ -120,7 +120,8 @@ astra_ingest_parse_one (JsonNode *node, gint64 now, AstraReportResult *result)
 		const char *key = l->data;
 		if (g_strcmp0 (key, "event") != 0 && g_strcmp0 (key, "timestamp") != 0 &&
 		    g_strcmp0 (key, "data") != 0) {
-			g_autofree char *msg = g_strdup_printf ("unknown field '%s' (a report has event, timestamp and data)", key);
+			g_autofree char *msg = g_strdup_printf ("unknown field '%s' (an event report has event, timestamp "
+								"and data; other reports name their type)", key);
 			astra_report_reject (result, key, msg);
 			return;
 		}
@@ -146,9 +147,13 @@ astra_ingest_parse_one (JsonNode *node, gint64 now, AstraReportResult *result)
 	}
 
 	ts_node = json_object_get_member (report, "timestamp");
-	if (ts_node != NULL && !astra_ingest_parse_timestamp (ts_node, &timestamp, &why)) {
-		astra_report_reject (result, "timestamp", why);
-		return;
+	if (ts_node != NULL) {
+		gint64 timestamp_us = 0;
+		if (!astra_reports_parse_timestamp (ts_node, FALSE, &timestamp_us, &error_local)) {
+			astra_report_reject (result, "timestamp", error_local->message);
+			return;
+		}
+		timestamp = timestamp_us / G_USEC_PER_SEC;
 	}
 
 	data_node = json_object_get_member (report, "data");
@@ -168,10 +173,23 @@ astra_ingest_parse_one (JsonNode *node, gint64 now, AstraReportResult *result)
 GPtrArray *
 astra_ingest_parse_reports (const char *body, gsize length, gint64 now, GError **error)
 {
+	return astra_ingest_parse_reports_full (body, length, now * G_USEC_PER_SEC, NULL, NULL, NULL, error);
+}
+
+GPtrArray *
+astra_ingest_parse_reports_full (const char *body,
+				 gsize length,
+				 gint64 now_us,
+				 AstraReports *reports,
+				 AstraEventSinkFunc event_sink,
+				 gpointer user_data,
+				 GError **error)
+{
+	const AstraIngestContext ctx = {now_us, reports, event_sink, user_data};
 	g_autoptr(JsonNode) root = NULL;
 	g_autoptr(GPtrArray) results = NULL;
 	g_autoptr(GError) error_local = NULL;
-	JsonArray *reports = NULL;
+	JsonArray *reports_array = NULL;
 	guint n_reports;
 
 	root = astra_json_parse (body, length, &error_local);
@@ -183,7 +201,7 @@ astra_ingest_parse_reports (const char *body, gsize length, gint64 now, GError *
 
 	results = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_report_result_free);
 	if (JSON_NODE_HOLDS_ARRAY (root)) {
-		reports = json_node_get_array (root);
+		reports_array = json_node_get_array (root);
 	} else if (JSON_NODE_HOLDS_OBJECT (root) &&
 		   json_object_has_member (json_node_get_object (root), "reports")) {
 		JsonNode *node = json_object_get_member (json_node_get_object (root), "reports");
@@ -192,10 +210,10 @@ astra_ingest_parse_reports (const char *body, gsize length, gint64 now, GError *
 					     "expected {\"reports\": [...]} with nothing else beside it");
 			return NULL;
 		}
-		reports = json_node_get_array (node);
+		reports_array = json_node_get_array (node);
 	} else if (JSON_NODE_HOLDS_OBJECT (root)) {
 		AstraReportResult *result = g_new0 (AstraReportResult, 1);
-		astra_ingest_parse_one (root, now, result);
+		astra_ingest_parse_one (root, &ctx, result);
 		g_ptr_array_add (results, result);
 		return g_steal_pointer (&results);
 	} else {
@@ -204,7 +222,7 @@ astra_ingest_parse_reports (const char *body, gsize length, gint64 now, GError *
 		return NULL;
 	}
 
-	n_reports = json_array_get_length (reports);
+	n_reports = json_array_get_length (reports_array);
 	if (n_reports > ASTRA_INGEST_MAX_REPORTS) {
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_TOO_LARGE,
 			     "%u reports in one batch; at most %u are accepted",
@@ -214,7 +232,7 @@ astra_ingest_parse_reports (const char *body, gsize length, gint64 now, GError *
 	for (guint i = 0; i < n_reports; i++) {
 		AstraReportResult *result = g_new0 (AstraReportResult, 1);
 		result->index = i;
-		astra_ingest_parse_one (json_array_get_element (reports, i), now, result);
+		astra_ingest_parse_one (json_array_get_element (reports_array, i), &ctx, result);
 		g_ptr_array_add (results, result);
 	}
 	return g_steal_pointer (&results);
@@ -243,7 +261,7 @@ astra_ingest_build_reply (GPtrArray *results, guint *status)
 
 	for (guint i = 0; i < results->len; i++) {
 		AstraReportResult *result = g_ptr_array_index (results, i);
-		if (result->event != NULL)
+		if (result->accepted)
 			n_accepted++;
 	}
 
@@ -268,7 +286,11 @@ astra_ingest_build_reply (GPtrArray *results, guint *status)
 		json_builder_set_member_name (builder, "index");
 		json_builder_add_int_value (builder, result->index);
 		json_builder_set_member_name (builder, "status");
-		json_builder_add_string_value (builder, result->event != NULL ? "accepted" : "rejected");
+		json_builder_add_string_value (builder, result->accepted ? "accepted" : "rejected");
+		if (result->type != NULL) {
+			json_builder_set_member_name (builder, "type");
+			json_builder_add_string_value (builder, result->type);
+		}
 		if (result->event != NULL) {
 			json_builder_set_member_name (builder, "event");
 			json_builder_add_string_value (builder, astra_event_get_type_name (result->event));

@@ -5,6 +5,8 @@
 #pragma once
 
 #include "astra.h"
+#include "astra-engine-types.h"
+#include "astra-reports.h"
 
 G_BEGIN_DECLS
 
@@ -14,7 +16,9 @@ G_BEGIN_DECLS
 /* the fate of one report of a batch */
 typedef struct {
 	guint index;
-	AstraEvent *event; /* NULL if rejected */
+	gboolean accepted;
+	char *type;        /* the report's type ("heartbeat", ...) or NULL for an event report */
+	AstraEvent *event; /* the event of an accepted event report */
 	char *field;       /* the offending field, e.g. "data.hostname"; NULL if none applies */
 	char *error;       /* why it was rejected; NULL if accepted */
 } AstraReportResult;
@@ -26,6 +30,16 @@ void astra_report_result_free (AstraReportResult *result);
  * none of those shapes (ASTRA_ERROR_INVALID_DATA) or too many reports
  * (ASTRA_ERROR_TOO_LARGE); each report's own problems are in its result. */
 GPtrArray *astra_ingest_parse_reports (const char *body, gsize length, gint64 now, GError **error);
+/* as above, applying each report in batch order as it is parsed: an event report's event goes
+ * to event_sink, a typed report ({"type": "heartbeat", ...}) to reports; either may be NULL
+ * (typed reports are then refused) */
+GPtrArray *astra_ingest_parse_reports_full (const char *body,
+					    gsize length,
+					    gint64 now_us,
+					    AstraReports *reports,
+					    AstraEventSinkFunc event_sink,
+					    gpointer user_data,
+					    GError **error);
 
 /* the JSON reply for results, and its HTTP status: 202 if all were accepted, else 400 */
 GBytes *astra_ingest_build_reply (GPtrArray *results, guint *status);

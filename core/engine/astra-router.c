@@ -166,6 +166,12 @@ astra_router_get_n_pending (AstraRouter *self)
 guint
 astra_router_route (AstraRouter *self, AstraEvent *event)
 {
+	return astra_router_route_to (self, event, NULL);
+}
+
+guint
+astra_router_route_to (AstraRouter *self, AstraEvent *event, const char *const *webhooks)
+{
 	guint n_routed = 0;
 
 	g_return_val_if_fail (ASTRA_IS_ROUTER (self), 0);
@@ -180,6 +186,9 @@ astra_router_route (AstraRouter *self, AstraEvent *event)
 		AstraWebhook *webhook = g_ptr_array_index (self->webhooks, i);
 		AstraRouterLane *lane;
 
+		/* a named webhook still applies its own filters: enabled, events, min-severity */
+		if (webhooks != NULL && !g_strv_contains (webhooks, astra_webhook_get_name (webhook)))
+			continue;
 		if (!astra_webhook_wants (webhook, event))
 			continue;
 		lane = g_hash_table_lookup (self->lanes, webhook);

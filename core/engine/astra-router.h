@@ -23,6 +23,8 @@ void astra_router_set_webhooks (AstraRouter *self, GPtrArray *webhooks);
 GPtrArray *astra_router_get_webhooks (AstraRouter *self);
 /* queues the event for every webhook that wants it; returns how many */
 guint astra_router_route (AstraRouter *self, AstraEvent *event);
+/* as route, but only to the webhooks named (a rule's `webhooks`); NULL names route to all */
+guint astra_router_route_to (AstraRouter *self, AstraEvent *event, const char *const *webhooks);
 /* deliveries queued or in flight, over all webhooks */
 guint astra_router_get_n_pending (AstraRouter *self);
 /* takes no more events and lets the queued ones go out for up to timeout_s seconds; then
