@@ -1302,17 +1302,19 @@ astra_series_state_free (AstraRuleEngine *self, AstraSeriesState *sstate)
 static void
 astra_rule_engine_collect_rules (AstraRuleEngine *self, const AstraSeries *series)
 {
-	GPtrArray *candidates;
+	guint n = 0;
 
 	g_ptr_array_set_size (self->scratch_rules, 0);
 	if (self->rules == NULL)
 		return;
-	candidates = astra_rule_set_lookup_metric (self->rules, series->metric);
-	for (guint i = 0; i < candidates->len; i++) {
-		const AstraRule *rule = g_ptr_array_index (candidates, i);
+	/* the index narrows the rules to those that could match; the matchers decide */
+	astra_rule_set_collect_candidates (self->rules, series, self->scratch_rules);
+	for (guint i = 0; i < self->scratch_rules->len; i++) {
+		const AstraRule *rule = g_ptr_array_index (self->scratch_rules, i);
 		if (rule->enabled && astra_rule_matches (rule, series))
-			g_ptr_array_add (self->scratch_rules, (gpointer) rule);
+			g_ptr_array_index (self->scratch_rules, n++) = (gpointer) rule;
 	}
+	g_ptr_array_set_size (self->scratch_rules, n);
 }
 
 /*

@@ -163,6 +163,8 @@ gboolean astra_rule_set_add_file (AstraRuleSet *self,
 GPtrArray *astra_rule_set_get_rules (AstraRuleSet *self);
 /* the enabled rules for a metric (possibly empty, never NULL) */
 GPtrArray *astra_rule_set_lookup_metric (AstraRuleSet *self, const char *metric);
+/* appends the enabled rules that could match series (exact matchers indexed), in file order */
+void astra_rule_set_collect_candidates (AstraRuleSet *self, const AstraSeries *series, GPtrArray *out);
 const AstraRule *astra_rule_set_lookup (AstraRuleSet *self, const char *name);
 
 /* "5m", "90s", "1h30m", "500ms", "2d": FALSE if malformed or negative */
