@@ -161,6 +161,23 @@ astra_http_server_read_body (AstraHttpServer *self, SoupServerMessage *msg, guin
 	return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
+/* the body, or NULL once the client has been told why not */
+static GBytes *
+astra_http_server_read_body_or_reply (AstraHttpServer *self, SoupServerMessage *msg)
+{
+	g_autoptr(GError) error_local = NULL;
+	guint status = 0;
+	GBytes *body = astra_http_server_read_body (self, msg, &status, &error_local);
+
+	if (body != NULL)
+		return body;
+	if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
+		astra_http_server_reply_too_large (self, msg);
+	else
+		astra_http_server_reply_error (msg, status, error_local->message);
+	return NULL;
+}
+
 static gboolean
 astra_http_server_require_post (SoupServerMessage *msg)
 {
@@ -193,14 +210,9 @@ astra_http_server_reports_cb (SoupServer *server,
 	}
 	if (!astra_http_server_require_post (msg))
 		return;
-	body = astra_http_server_read_body (self, msg, &status, &error_local);
-	if (body == NULL) {
-		if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
-			astra_http_server_reply_too_large (self, msg);
-		else
-			astra_http_server_reply_error (msg, status, error_local->message);
+	body = astra_http_server_read_body_or_reply (self, msg);
+	if (body == NULL)
 		return;
-	}
 	data = g_bytes_get_data (body, &len);
 	/* reports are applied in batch order as they are parsed: events go to the sink on the way */
 	results = astra_ingest_parse_reports_full (data, len, g_get_real_time (), self->reports, self->sink,
@@ -282,7 +294,6 @@ astra_http_server_write_cb (SoupServer *server,
 	AstraIngestStats stats = {0};
 	AstraPrecision precision = ASTRA_PRECISION_NS;
 	const char *precision_str = query != NULL ? g_hash_table_lookup (query, "precision") : NULL;
-	guint status = 0;
 	gsize len = 0;
 	gboolean ok;
 	const char *data;
@@ -300,14 +311,9 @@ astra_http_server_write_cb (SoupServer *server,
 					       "precision: expected n, u, ms, s, m or h");
 		return;
 	}
-	body = astra_http_server_read_body (self, msg, &status, &error_local);
-	if (body == NULL) {
-		if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
-			astra_http_server_reply_too_large (self, msg);
-		else
-			astra_http_server_reply_error (msg, status, error_local->message);
+	body = astra_http_server_read_body_or_reply (self, msg);
+	if (body == NULL)
 		return;
-	}
 	data = g_bytes_get_data (body, &len);
 	ok = astra_line_protocol_parse (data, len, precision, g_get_real_time (), self->sample_sink, self->sink_data,
 					&stats, &error_local);
@@ -325,7 +331,6 @@ astra_http_server_collectd_cb (SoupServer *server,
 	g_autoptr(GBytes) body = NULL;
 	g_autoptr(GError) error_local = NULL;
 	AstraIngestStats stats = {0};
-	guint status = 0;
 	gsize len = 0;
 	gboolean ok;
 	const char *data;
@@ -336,14 +341,9 @@ astra_http_server_collectd_cb (SoupServer *server,
 		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "samples are not accepted here");
 		return;
 	}
-	body = astra_http_server_read_body (self, msg, &status, &error_local);
-	if (body == NULL) {
-		if (status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
-			astra_http_server_reply_too_large (self, msg);
-		else
-			astra_http_server_reply_error (msg, status, error_local->message);
+	body = astra_http_server_read_body_or_reply (self, msg);
+	if (body == NULL)
 		return;
-	}
 	data = g_bytes_get_data (body, &len);
 	ok = astra_collectd_parse (data, len, g_get_real_time (), self->sample_sink, self->sink_data, &stats,
 				   &error_local);
