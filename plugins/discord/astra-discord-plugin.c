@@ -1,0 +1,31 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "astra-discord-plugin.h"
+
+struct _AstraDiscordPlugin {
+	AstraPlugin parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (AstraDiscordPlugin, astra_discord_plugin, ASTRA_TYPE_PLUGIN)
+
+static gboolean
+astra_discord_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraRequest *request, GError **error)
+{
+	g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED, "not written yet");
+	return FALSE;
+}
+
+static void
+astra_discord_plugin_class_init (AstraDiscordPluginClass *klass)
+{
+	ASTRA_PLUGIN_CLASS (klass)->render = astra_discord_plugin_render;
+}
+
+static void
+astra_discord_plugin_init (AstraDiscordPlugin *self)
+{
+}

@@ -1,0 +1,11 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Only in the shared module, so the static library can sit beside others in tests.
+ */
+
+#include "config.h"
+
+#include "astra-teams-plugin.h"
+
+ASTRA_PLUGIN_DEFINE ("teams", astra_teams_plugin_get_type)

@@ -1,0 +1,14 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <astra.h>
+
+G_BEGIN_DECLS
+
+#define ASTRA_TYPE_TEAMS_PLUGIN (astra_teams_plugin_get_type ())
+G_DECLARE_FINAL_TYPE (AstraTeamsPlugin, astra_teams_plugin, ASTRA, TEAMS_PLUGIN, AstraPlugin)
+
+G_END_DECLS
