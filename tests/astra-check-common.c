@@ -275,3 +275,67 @@ astra_check_run_suite (Suite *suite)
 {
 	return astra_check_run_suite_full (suite, ASTRA_CHECK_RUN_FLAG_NONE);
 }
+
+/* golden files */
+
+static void
+astra_check_collect_header_cb (const char *name, const char *value, gpointer user_data)
+{
+	g_ptr_array_add (user_data, g_strdup_printf ("%s: %s", name, value));
+}
+
+static gint
+astra_check_header_compare (gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+char *
+astra_check_request_to_text (AstraRequest *request)
+{
+	g_autoptr(GPtrArray) headers = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GString) out = g_string_new (NULL);
+	g_autofree char *product = g_strdup_printf ("/%s", astra_version_string ());
+	GBytes *body = astra_request_get_body (request);
+
+	astra_request_foreach_header (request, astra_check_collect_header_cb, headers);
+	if (astra_request_get_content_type (request) != NULL)
+		g_ptr_array_add (headers, g_strdup_printf ("Content-Type: %s", astra_request_get_content_type (request)));
+	g_ptr_array_sort (headers, astra_check_header_compare);
+
+	g_string_append_printf (out, "%s %s\n", astra_request_get_method (request), astra_request_get_url (request));
+	for (guint i = 0; i < headers->len; i++) {
+		g_autoptr(GString) line = g_string_new (g_ptr_array_index (headers, i));
+		if (g_ascii_strncasecmp (line->str, "User-Agent:", 11) == 0)
+			g_string_replace (line, product, "/@VERSION@", 0);
+		g_string_append_printf (out, "%s\n", line->str);
+	}
+	g_string_append_c (out, '\n');
+	if (body != NULL)
+		g_string_append_len (out, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
+	g_string_append_c (out, '\n');
+	return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+void
+astra_check_assert_golden (const char *suite, const char *name, const char *got)
+{
+	g_autofree char *path = astra_check_source_path ("tests", "golden", suite, name, NULL);
+	g_autofree char *expected = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (g_strcmp0 (g_getenv ("ASTRA_UPDATE_GOLDEN"), "1") == 0) {
+		g_autofree char *dir = g_path_get_dirname (path);
+		g_mkdir_with_parents (dir, 0755);
+		ck_assert_msg (g_file_set_contents (path, got, -1, &error), "%s: %s", path,
+			       error != NULL ? error->message : "?");
+		return;
+	}
+	ck_assert_msg (g_file_get_contents (path, &expected, NULL, &error),
+		       "%s: %s (create it with ASTRA_UPDATE_GOLDEN=1 meson test -C build %s)", path,
+		       error != NULL ? error->message : "?", suite);
+	ck_assert_msg (g_strcmp0 (expected, got) == 0,
+		       "%s differs from the rendered request (if the change is intended, regenerate with "
+		       "ASTRA_UPDATE_GOLDEN=1 meson test -C build %s)\n--- expected\n%s\n--- got\n%s",
+		       path, suite, expected, got);
+}

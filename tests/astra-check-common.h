@@ -95,6 +95,17 @@ char *astra_check_tmp_path (const char *rel);
 /* writes REL in it, like astra_check_write_file() */
 char *astra_check_tmp_write (const char *rel, const char *text, int mode);
 
+/*
+ * Golden files, tests/golden/SUITE/NAME: a rendered request as stable text
+ * ("METHOD URL", the headers sorted by name with Content-Type among them, a
+ * blank line, the exact body bytes, one final newline that is not part of
+ * the body; the SDK version in a User-Agent written as @VERSION@ so a
+ * release does not change every file). With ASTRA_UPDATE_GOLDEN=1 in the
+ * environment the files are (re)written instead of compared.
+ */
+char *astra_check_request_to_text (AstraRequest *request);
+void astra_check_assert_golden (const char *suite, const char *name, const char *got);
+
 typedef enum {
 	ASTRA_CHECK_RUN_FLAG_NONE = 0,
 	/* every test in its own process even under CK_FORK=no (valgrind), for

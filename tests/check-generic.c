@@ -119,75 +119,6 @@ render (AstraPlugin *plugin, AstraEvent *event)
 	return g_steal_pointer (&request);
 }
 
-/* golden files */
-
-static void
-collect_header_cb (const char *name, const char *value, gpointer user_data)
-{
-	g_ptr_array_add (user_data, g_strdup_printf ("%s: %s", name, value));
-}
-
-static gint
-header_compare (gconstpointer a, gconstpointer b)
-{
-	return g_ascii_strcasecmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/*
- * A stable text form of a request: "METHOD URL", the headers sorted by name
- * (Content-Type among them), a blank line, the exact body bytes and one
- * final newline that is not part of the body. The SDK version in the
- * User-Agent is written as @VERSION@ so that a release does not change
- * every golden file.
- */
-static char *
-render_to_text (AstraRequest *request)
-{
-	g_autoptr(GPtrArray) headers = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr(GString) out = g_string_new (NULL);
-	g_autofree char *product = g_strdup_printf ("astra-alerts/%s", astra_version_string ());
-	GBytes *body = astra_request_get_body (request);
-
-	astra_request_foreach_header (request, collect_header_cb, headers);
-	if (astra_request_get_content_type (request) != NULL)
-		g_ptr_array_add (headers, g_strdup_printf ("Content-Type: %s",
-							   astra_request_get_content_type (request)));
-	g_ptr_array_sort (headers, header_compare);
-
-	g_string_append_printf (out, "%s %s\n", astra_request_get_method (request), astra_request_get_url (request));
-	for (guint i = 0; i < headers->len; i++) {
-		g_autoptr(GString) line = g_string_new (g_ptr_array_index (headers, i));
-		g_string_replace (line, product, "astra-alerts/@VERSION@", 0);
-		g_string_append_printf (out, "%s\n", line->str);
-	}
-	g_string_append_c (out, '\n');
-	if (body != NULL)
-		g_string_append_len (out, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
-	g_string_append_c (out, '\n');
-	return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-static void
-assert_golden (const char *name, const char *got)
-{
-	g_autofree char *path = astra_check_source_path ("tests", "golden", "generic", name, NULL);
-	g_autofree char *expected = NULL;
-	g_autoptr(GError) error = NULL;
-
-	if (g_strcmp0 (g_getenv ("ASTRA_UPDATE_GOLDEN"), "1") == 0) {
-		ck_assert_msg (g_file_set_contents (path, got, -1, &error), "%s: %s", path,
-			       error != NULL ? error->message : "?");
-		return;
-	}
-	ck_assert_msg (g_file_get_contents (path, &expected, NULL, &error),
-		       "%s: %s (create it with ASTRA_UPDATE_GOLDEN=1 meson test -C build generic)", path,
-		       error != NULL ? error->message : "?");
-	ck_assert_msg (g_strcmp0 (expected, got) == 0,
-		       "%s differs from the rendered request (if the change is intended, regenerate with "
-		       "ASTRA_UPDATE_GOLDEN=1 meson test -C build generic)\n--- expected\n%s\n--- got\n%s",
-		       path, expected, got);
-}
-
 /* configuration */
 
 START_TEST (test_config_keys)
@@ -391,8 +322,8 @@ START_TEST (test_render)
 	g_autoptr(AstraRequest) request = render (plugin, event);
 	g_autoptr(AstraRequest) again = render (plugin, event);
 	g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s", astra_version_string ());
-	g_autofree char *text = render_to_text (request);
-	g_autofree char *text_again = render_to_text (again);
+	g_autofree char *text = astra_check_request_to_text (request);
+	g_autofree char *text_again = astra_check_request_to_text (again);
 	g_autofree char *golden = g_strdup_printf ("%s.http", astra_check_event_types[_i]);
 	GBytes *body;
 
@@ -411,7 +342,7 @@ START_TEST (test_render)
 
 	/* a plain function of the event and the configuration */
 	ck_assert_str_eq (text, text_again);
-	assert_golden (golden, text);
+	astra_check_assert_golden ("generic", golden, text);
 }
 END_TEST
 
@@ -431,9 +362,9 @@ START_TEST (test_render_new_event)
 	ck_assert_msg (event != NULL, "%s", error != NULL ? error->message : "?");
 	ck_assert (g_bytes_equal (astra_event_get_body (event), astra_event_get_body (fixture)));
 	request = render (plugin, event);
-	text = render_to_text (request);
+	text = astra_check_request_to_text (request);
 	if (g_strcmp0 (g_getenv ("ASTRA_UPDATE_GOLDEN"), "1") != 0)
-		assert_golden (golden, text);
+		astra_check_assert_golden ("generic", golden, text);
 }
 END_TEST
 
