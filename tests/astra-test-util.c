@@ -181,6 +181,9 @@ astra_test_request_free (AstraTestRequest *request)
 	g_free (request->path);
 	g_clear_pointer (&request->headers, soup_message_headers_unref);
 	g_clear_pointer (&request->body, g_bytes_unref);
+	g_free (request->reply_content_type);
+	g_clear_pointer (&request->reply_body, g_bytes_unref);
+	g_clear_pointer (&request->reply_headers, soup_message_headers_unref);
 	g_free (request);
 }
 
@@ -241,14 +244,29 @@ astra_test_receiver_handler_cb (SoupServer *server, SoupServerMessage *msg, cons
 	self->n_received++;
 	if (self->func != NULL)
 		self->func (self, request, self->func_data);
-	if (self->keep)
-		g_ptr_array_add (self->requests, request);
-	else
-		astra_test_request_free (request);
 
-	soup_server_message_set_status (msg, self->status, NULL);
-	soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, reply,
-					  sizeof (reply) - 1);
+	if (request->reply_status != 0) {
+		/* the func speaks for a destination: its status, body and headers */
+		SoupMessageHeadersIter iter;
+		const char *name;
+		const char *value;
+		gsize len = 0;
+		const char *data = request->reply_body != NULL ? g_bytes_get_data (request->reply_body, &len) : "";
+
+		soup_server_message_set_status (msg, request->reply_status, NULL);
+		if (request->reply_headers != NULL) {
+			soup_message_headers_iter_init (&iter, request->reply_headers);
+			while (soup_message_headers_iter_next (&iter, &name, &value))
+				soup_message_headers_append (soup_server_message_get_response_headers (msg), name, value);
+		}
+		soup_server_message_set_response (msg, request->reply_content_type != NULL ? request->reply_content_type
+											: "text/plain",
+						  SOUP_MEMORY_COPY, data, len);
+	} else {
+		soup_server_message_set_status (msg, self->status, NULL);
+		soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, reply,
+						  sizeof (reply) - 1);
+	}
 	if (self->delay_ms > 0) {
 		AstraTestDelayed *delayed = g_new0 (AstraTestDelayed, 1);
 
@@ -265,6 +283,10 @@ astra_test_receiver_handler_cb (SoupServer *server, SoupServerMessage *msg, cons
 		    msg, "disconnected", G_CALLBACK (astra_test_delayed_disconnected_cb), delayed);
 		g_ptr_array_add (self->delayed, delayed);
 	}
+	if (self->keep)
+		g_ptr_array_add (self->requests, request);
+	else
+		astra_test_request_free (request);
 }
 
 static void

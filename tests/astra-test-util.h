@@ -56,6 +56,11 @@ typedef struct {
 	GBytes *body;
 	gint64 received_mono; /* g_get_monotonic_time() when the body was complete */
 	gint64 received_real; /* g_get_real_time() likewise */
+	/* a receiver func may set the reply: status (0: the receiver's), body and extra headers */
+	guint reply_status;
+	char *reply_content_type;
+	GBytes *reply_body;
+	SoupMessageHeaders *reply_headers;
 } AstraTestRequest;
 
 void astra_test_request_free (AstraTestRequest *request);

@@ -95,7 +95,7 @@ astra_dispatcher_log_attempt (AstraWebhook *webhook, AstraEvent *event, const As
 	/* the webhook's name identifies it: its URL, secret and signature never reach a log */
 	message = g_strdup_printf ("webhook %s: %s %s %s (%s, %.1f ms, attempt %u)%s%s",
 				   astra_webhook_get_name (webhook),
-				   astra_outcome_to_string (attempt->outcome),
+				   attempt->skipped ? "skipped" : astra_outcome_to_string (attempt->outcome),
 				   astra_event_get_type_name (event),
 				   astra_event_get_id (event),
 				   status,

@@ -6,13 +6,44 @@
 
 #include "astra-router.h"
 
+/* an event waiting in a lane, with the attempts it has had */
+typedef struct {
+	AstraEvent *event;
+	guint attempt; /* the number of the next attempt, from 1 */
+} AstraRouterItem;
+
 /* one webhook's deliveries: a bounded number in flight, the rest in order behind them */
 typedef struct {
 	AstraRouter *router; /* kept alive by a reference per attempt in flight */
 	AstraWebhook *webhook;
-	GQueue queued; /* AstraEvent */
+	GQueue queued; /* AstraRouterItem */
 	guint in_flight;
+	guint pause_id; /* the receiver asked us to wait: nothing starts until this fires */
 } AstraRouterLane;
+
+/* a few attempts in memory, so a 429 or a blip does not lose an event; the durable
+ * outbox with its long schedule takes over from here */
+static const guint astra_router_backoff_s[] = {1, 5, 30};
+#define ASTRA_ROUTER_MAX_ATTEMPTS (G_N_ELEMENTS (astra_router_backoff_s) + 1)
+/* a Retry-After beyond this is not waited for in memory */
+#define ASTRA_ROUTER_MAX_PAUSE_S 3600
+
+static AstraRouterItem *
+astra_router_item_new (AstraEvent *event, guint attempt)
+{
+	AstraRouterItem *item = g_new0 (AstraRouterItem, 1);
+
+	item->event = g_object_ref (event);
+	item->attempt = attempt;
+	return item;
+}
+
+static void
+astra_router_item_free (AstraRouterItem *item)
+{
+	g_object_unref (item->event);
+	g_free (item);
+}
 
 struct _AstraRouter {
 	GObject parent_instance;
@@ -29,7 +60,8 @@ G_DEFINE_FINAL_TYPE (AstraRouter, astra_router, G_TYPE_OBJECT)
 static void
 astra_router_lane_free (AstraRouterLane *lane)
 {
-	g_queue_clear_full (&lane->queued, g_object_unref);
+	g_clear_handle_id (&lane->pause_id, g_source_remove);
+	g_queue_clear_full (&lane->queued, (GDestroyNotify) astra_router_item_free);
 	g_object_unref (lane->webhook);
 	g_free (lane);
 }
@@ -99,19 +131,87 @@ astra_router_shutdown_check (AstraRouter *self)
 
 static void astra_router_pump (AstraRouter *self, AstraRouterLane *lane);
 
+static gboolean
+astra_router_unpause_cb (gpointer user_data)
+{
+	AstraRouterLane *lane = user_data;
+
+	lane->pause_id = 0;
+	astra_router_pump (lane->router, lane);
+	return G_SOURCE_REMOVE;
+}
+
+/* the receiver said "gone": nothing more goes to it until an admin reloads the config */
+static void
+astra_router_disable_lane (AstraRouter *self, AstraRouterLane *lane, const AstraAttempt *attempt)
+{
+	guint n_dropped = lane->queued.length;
+	g_autofree char *reason = g_strdup_printf ("the receiver answered HTTP %u%s%s", attempt->status,
+						   attempt->reason != NULL ? ": " : "",
+						   attempt->reason != NULL ? attempt->reason : "");
+
+	if (astra_webhook_get_enabled (lane->webhook))
+		g_warning ("webhook %s DISABLED: %s; fix it (or remove it) and reload the configuration",
+			    astra_webhook_get_name (lane->webhook), reason);
+	astra_webhook_disable (lane->webhook, reason);
+	if (n_dropped > 0)
+		g_warning ("webhook %s: %u queued deliveries dropped with it", astra_webhook_get_name (lane->webhook),
+			   n_dropped);
+	self->n_pending -= n_dropped;
+	g_queue_clear_full (&lane->queued, (GDestroyNotify) astra_router_item_free);
+}
+
+/* a transient failure: the event goes back to the head of its lane, and the lane waits */
+static void
+astra_router_retry (AstraRouter *self, AstraRouterLane *lane, AstraEvent *event, const AstraAttempt *attempt)
+{
+	double delay = attempt->retry_after;
+
+	if (attempt->attempt >= ASTRA_ROUTER_MAX_ATTEMPTS || self->shutdown_task != NULL) {
+		g_warning ("webhook %s: gave up on %s %s after %u attempts", astra_webhook_get_name (lane->webhook),
+			   astra_event_get_type_name (event), astra_event_get_id (event), attempt->attempt);
+		return;
+	}
+	/* the receiver's word wins: Retry-After (or Discord's retry_after) pauses the whole lane */
+	if (delay < 0)
+		delay = astra_router_backoff_s[attempt->attempt - 1];
+	delay = MIN (delay, ASTRA_ROUTER_MAX_PAUSE_S);
+	g_queue_push_head (&lane->queued, astra_router_item_new (event, attempt->attempt + 1));
+	self->n_pending++;
+	if (lane->pause_id == 0 || attempt->retry_after >= 0) {
+		g_clear_handle_id (&lane->pause_id, g_source_remove);
+		lane->pause_id = g_timeout_add ((guint) (delay * 1000), astra_router_unpause_cb, lane);
+		g_message ("webhook %s: retrying in %.3g s (attempt %u of %u)", astra_webhook_get_name (lane->webhook),
+			   delay, attempt->attempt + 1, (guint) ASTRA_ROUTER_MAX_ATTEMPTS);
+	}
+}
+
+/* one attempt in flight: which lane, which event */
+typedef struct {
+	AstraRouterLane *lane;
+	AstraEvent *event;
+} AstraRouterFlight;
+
 static void
 astra_router_attempt_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-	AstraRouterLane *lane = user_data;
+	g_autofree AstraRouterFlight *flight = user_data;
+	AstraRouterLane *lane = flight->lane;
 	AstraWebhook *webhook = lane->webhook;
 	g_autoptr(AstraRouter) self = lane->router;
+	g_autoptr(AstraEvent) event = flight->event;
 	g_autoptr(AstraAttempt) attempt = astra_dispatcher_attempt_finish (ASTRA_DISPATCHER (source), result);
 
 	lane->in_flight--;
 	self->n_pending--;
+	if (attempt->outcome == ASTRA_OUTCOME_RETRY)
+		astra_router_retry (self, lane, event, attempt);
+	else if (attempt->outcome == ASTRA_OUTCOME_GONE)
+		astra_router_disable_lane (self, lane, attempt);
 	astra_router_pump (self, lane);
 	/* a lane outlives a reload only until its webhook's last delivery is done */
-	if (lane->in_flight == 0 && lane->queued.length == 0 && !astra_router_is_current (self, webhook))
+	if (lane->in_flight == 0 && lane->queued.length == 0 && lane->pause_id == 0 &&
+	    !astra_router_is_current (self, webhook))
 		g_hash_table_remove (self->lanes, webhook);
 	astra_router_shutdown_check (self);
 }
@@ -119,14 +219,17 @@ astra_router_attempt_cb (GObject *source, GAsyncResult *result, gpointer user_da
 static void
 astra_router_pump (AstraRouter *self, AstraRouterLane *lane)
 {
-	while (lane->in_flight < ASTRA_ROUTER_MAX_IN_FLIGHT && lane->queued.length > 0) {
-		g_autoptr(AstraEvent) event = g_queue_pop_head (&lane->queued);
+	while (lane->pause_id == 0 && lane->in_flight < ASTRA_ROUTER_MAX_IN_FLIGHT && lane->queued.length > 0) {
+		AstraRouterItem *item = g_queue_pop_head (&lane->queued);
+		AstraRouterFlight *flight = g_new0 (AstraRouterFlight, 1);
 
+		flight->lane = lane;
+		flight->event = g_object_ref (item->event);
 		lane->in_flight++;
 		g_object_ref (self);
-		/* one attempt for now: the durable outbox and its retries slot in here */
-		astra_dispatcher_attempt_async (self->dispatcher, lane->webhook, event, 1, NULL,
-						astra_router_attempt_cb, lane);
+		astra_dispatcher_attempt_async (self->dispatcher, lane->webhook, item->event, item->attempt, NULL,
+						astra_router_attempt_cb, flight);
+		astra_router_item_free (item);
 	}
 }
 
@@ -145,7 +248,7 @@ astra_router_set_webhooks (AstraRouter *self, GPtrArray *webhooks)
 	/* lanes of webhooks that are gone and idle can go now; busy ones go when they are done */
 	g_hash_table_iter_init (&iter, self->lanes);
 	while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &lane)) {
-		if (lane->in_flight == 0 && lane->queued.length == 0 &&
+		if (lane->in_flight == 0 && lane->queued.length == 0 && lane->pause_id == 0 &&
 		    !astra_router_is_current (self, lane->webhook))
 			g_hash_table_iter_remove (&iter);
 	}
@@ -198,7 +301,7 @@ astra_router_route_to (AstraRouter *self, AstraEvent *event, const char *const *
 			lane->webhook = g_object_ref (webhook);
 			g_hash_table_insert (self->lanes, webhook, lane);
 		}
-		g_queue_push_tail (&lane->queued, g_object_ref (event));
+		g_queue_push_tail (&lane->queued, astra_router_item_new (event, 1));
 		self->n_pending++;
 		astra_router_pump (self, lane);
 		n_routed++;
@@ -222,7 +325,8 @@ astra_router_shutdown_timeout_cb (gpointer user_data)
 	while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &lane)) {
 		n_dropped += lane->queued.length;
 		self->n_pending -= lane->queued.length;
-		g_queue_clear_full (&lane->queued, g_object_unref);
+		g_queue_clear_full (&lane->queued, (GDestroyNotify) astra_router_item_free);
+		g_clear_handle_id (&lane->pause_id, g_source_remove);
 	}
 	/* until deliveries are durable, say plainly what a forced stop costs */
 	if (n_dropped > 0)

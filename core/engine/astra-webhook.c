@@ -32,6 +32,7 @@ struct _AstraWebhook {
 	AstraSeverity min_severity;
 	guint timeout;
 	AstraSigner *signer;
+	char *disabled_reason;
 };
 
 G_STATIC_ASSERT (ASTRA_EVENT_KIND_LAST <= 32);
@@ -48,6 +49,7 @@ astra_webhook_finalize (GObject *object)
 	g_clear_object (&self->plugin);
 	g_strfreev (self->events);
 	g_clear_object (&self->signer);
+	g_free (self->disabled_reason);
 	G_OBJECT_CLASS (astra_webhook_parent_class)->finalize (object);
 }
 
@@ -305,6 +307,20 @@ gboolean
 astra_webhook_get_enabled (AstraWebhook *self)
 {
 	return self->enabled;
+}
+
+void
+astra_webhook_disable (AstraWebhook *self, const char *reason)
+{
+	self->enabled = FALSE;
+	g_free (self->disabled_reason);
+	self->disabled_reason = g_strdup (reason);
+}
+
+const char *
+astra_webhook_get_disabled_reason (AstraWebhook *self)
+{
+	return self->disabled_reason;
 }
 
 const char *const *
