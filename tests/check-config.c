@@ -466,9 +466,31 @@ START_TEST (test_not_a_key_file)
 {
 	g_autoptr(GPtrArray) errors = check_text ("[daemon\nthis is not a key file\n");
 	g_autofree char *path = test_path ("astra-alertd.conf");
+	g_autofree char *line1 = g_strdup_printf ("%s:1: ", path);
+	g_autofree char *line2 = g_strdup_printf ("%s:2: ", path);
 
-	assert_n_errors (errors, 1);
-	find_error (errors, path);
+	/* each bad line is named, where GKeyFile alone gives one message without a line */
+	assert_n_errors (errors, 2);
+	astra_assert_contains (find_error (errors, line1), "not a group header");
+	astra_assert_contains (find_error (errors, line2), "not a KEY = VALUE line");
+}
+END_TEST
+
+/* what GKeyFile would merge or ignore without a word */
+START_TEST (test_repeated_group_and_translated_key)
+{
+	g_autoptr(GPtrArray) errors = check_text ("[webhook a]\n"
+						  "plugin = generic\n"
+						  "url = http://127.0.0.1:1/\n"
+						  "url[de] = http://127.0.0.1:2/\n"
+						  "[webhook a]\n"
+						  "enabled = false\n");
+	g_autofree char *path = test_path ("astra-alertd.conf");
+	g_autofree char *again = g_strdup_printf ("%s:5: [webhook a]: ", path);
+	g_autofree char *translated = g_strdup_printf ("%s:4: [webhook a] url[de]: ", path);
+
+	astra_assert_contains (find_error (errors, again), "defined again (first defined on line 1)");
+	astra_assert_contains (find_error (errors, translated), "unknown key");
 }
 END_TEST
 
@@ -1075,6 +1097,7 @@ config_suite (void)
 	tcase_add_test (tc, test_duplicate_key_in_webhook);
 	tcase_add_test (tc, test_unknown_group);
 	tcase_add_test (tc, test_not_a_key_file);
+	tcase_add_test (tc, test_repeated_group_and_translated_key);
 	tcase_add_test (tc, test_missing_file);
 	suite_add_tcase (s, tc);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "astra-config.h"
+#include "astra-keyfile-scan.h"
 #include "astra-rule.h"
 #include "astra-series.h"
 
@@ -152,45 +153,52 @@ astra_config_add_error (AstraConfig *self,
 	g_ptr_array_add (errors, g_strdup_printf ("%s: %s", location, message));
 }
 
-/* GKeyFile forgets line numbers and silently lets a repeated key win: scan the text ourselves */
+static const AstraKeyfileDialect astra_config_dialect = {
+    .group_example = "[daemon] or [webhook NAME]",
+    .key_example = "'listen' or 'secret-file'",
+};
+
+typedef struct {
+	AstraConfigFile *cf;
+	GPtrArray *errors;
+} AstraConfigScan;
+
+static void
+astra_config_scan_problem_cb (guint line, const char *group, const char *key, const char *message, gpointer user_data)
+{
+	AstraConfigScan *scan = user_data;
+	GString *str = g_string_new (scan->cf->path);
+
+	if (line > 0)
+		g_string_append_printf (str, ":%u", line);
+	if (group != NULL)
+		g_string_append_printf (str, ": [%s]", group);
+	if (key != NULL)
+		g_string_append_printf (str, " %s", key);
+	g_string_append_printf (str, ": %s", message);
+	g_ptr_array_add (scan->errors, g_string_free (str, FALSE));
+}
+
+/* GKeyFile forgets line numbers and merges repeated keys and groups silently: the scan remembers and says */
 static void
 astra_config_scan_lines (AstraConfig *self, AstraConfigFile *cf, const char *text, GPtrArray *errors)
 {
-	g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-	g_autofree char *group = NULL;
+	AstraConfigScan scan = {cf, errors};
+	g_autoptr(GPtrArray) groups = astra_keyfile_scan (text, &astra_config_dialect, astra_config_scan_problem_cb, &scan);
 
-	for (guint i = 0; lines[i] != NULL; i++) {
-		const char *line = lines[i];
-		const char *eq;
+	for (guint i = 0; i < groups->len; i++) {
+		AstraGroupLines *group = g_ptr_array_index (groups, i);
 
-		while (g_ascii_isspace (*line))
-			line++;
-		if (*line == '#' || *line == '\0')
-			continue;
-		if (*line == '[') {
-			const char *end = strrchr (line, ']');
-			if (end == NULL)
-				continue;
-			g_free (group);
-			group = g_strndup (line + 1, (gsize) (end - line - 1));
-			g_hash_table_insert (cf->lines, g_strdup_printf ("%s\n", group), GUINT_TO_POINTER (i + 1));
-			continue;
-		}
-		eq = strchr (line, '=');
-		if (eq == NULL || group == NULL)
-			continue;
-		{
-			g_autofree char *key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
-			g_autofree char *lookup = g_strdup_printf ("%s\n%s", group, key);
-			guint previous = GPOINTER_TO_UINT (g_hash_table_lookup (cf->lines, lookup));
+		g_hash_table_insert (cf->lines, g_strdup_printf ("%s\n", group->group), GUINT_TO_POINTER (group->line));
+		for (guint j = 0; j < group->keys->len; j++) {
+			AstraKeyLine *kl = g_ptr_array_index (group->keys, j);
 
-			if (previous != 0) {
-				g_ptr_array_add (errors,
-						 g_strdup_printf ("%s:%u: [%s] %s: set again (first set on line %u); keep one",
-								  cf->path, i + 1, group, key, previous));
-				continue;
-			}
-			g_hash_table_insert (cf->lines, g_steal_pointer (&lookup), GUINT_TO_POINTER (i + 1));
+			/* GKeyFile would keep key[locale] aside and never show it to anyone */
+			if (strchr (kl->key, '[') != NULL)
+				astra_config_scan_problem_cb (kl->line, group->group, kl->key,
+							      "unknown key: keys have no translations", &scan);
+			g_hash_table_insert (cf->lines, g_strdup_printf ("%s\n%s", group->group, kl->key),
+					     GUINT_TO_POINTER (kl->line));
 		}
 	}
 }
@@ -203,6 +211,7 @@ astra_config_read_file (AstraConfig *self, const char *path, GPtrArray *errors)
 	g_autofree char *text = NULL;
 	AstraConfigFile *cf;
 	gsize len = 0;
+	guint n_errors;
 
 	if (!g_file_get_contents (path, &text, &len, &error_local)) {
 		g_ptr_array_add (errors, g_strdup_printf ("%s: %s", path, error_local->message));
@@ -221,10 +230,13 @@ astra_config_read_file (AstraConfig *self, const char *path, GPtrArray *errors)
 	cf->path = g_strdup (path);
 	cf->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	g_hash_table_replace (self->files, cf->path, cf);
+	n_errors = errors->len;
 	astra_config_scan_lines (self, cf, text, errors);
 
 	if (!g_key_file_load_from_data (keyfile, text, len, G_KEY_FILE_NONE, &error_local)) {
-		g_ptr_array_add (errors, g_strdup_printf ("%s: %s", path, error_local->message));
+		/* the scan has said why, with the line, unless it missed what GKeyFile refused */
+		if (errors->len == n_errors)
+			g_ptr_array_add (errors, g_strdup_printf ("%s: %s", path, error_local->message));
 		return NULL;
 	}
 	return g_steal_pointer (&keyfile);

@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include "astra-keyfile-scan.h"
 #include "astra-rule.h"
 
 /*
@@ -43,20 +44,6 @@ typedef struct {
 	char *text;
 } AstraRuleError;
 
-/* where each key of a group was written */
-typedef struct {
-	char *key;
-	guint line;
-	gboolean repeated; /* set again in the same group: reported, never parsed */
-} AstraRuleKeyLine;
-
-typedef struct {
-	char *group; /* as written between [ and ] */
-	guint line;
-	GPtrArray *keys;    /* AstraRuleKeyLine, in file order */
-	gboolean redefined; /* a second [GROUP] in the same file, which GKeyFile merges into this one */
-} AstraRuleGroupLines;
-
 /* one file being parsed */
 typedef struct {
 	const char *path;
@@ -68,7 +55,7 @@ typedef struct {
 /* one [rule NAME] group being parsed */
 typedef struct {
 	AstraRuleFile *file;
-	AstraRuleGroupLines *group;
+	AstraGroupLines *group;
 	AstraRule *rule;
 } AstraRuleParser;
 
@@ -146,6 +133,17 @@ astra_rule_file_add_error (
 	g_ptr_array_add (file->errors, error);
 }
 
+static const AstraKeyfileDialect astra_rule_dialect = {
+    .group_example = "[rule NAME]",
+    .key_example = "'warning' or 'no-data'",
+};
+
+static void
+astra_rule_scan_problem_cb (guint line, const char *group, const char *key, const char *message, gpointer user_data)
+{
+	astra_rule_file_add_error (user_data, line, group, key, "%s", message);
+}
+
 static gint
 astra_rule_error_compare (gconstpointer a, gconstpointer b)
 {
@@ -192,167 +190,6 @@ astra_rule_word_is_valid (const char *name, gsize max)
 }
 
 /* what GKeyFile takes as a key, and a little less: WORD or WORD[LOCALE] */
-static gboolean
-astra_rule_key_name_is_valid (const char *key)
-{
-	const char *p = key;
-
-	while (g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == '.')
-		p++;
-	if (p == key)
-		return FALSE;
-	if (*p == '\0')
-		return TRUE;
-	if (*p++ != '[')
-		return FALSE;
-	if (*p == ']')
-		return FALSE;
-	while (g_ascii_isalnum (*p) || strchr ("-_.@", *p) != NULL)
-		p++;
-	return p[0] == ']' && p[1] == '\0';
-}
-
-/* ---- scanning lines ---- */
-
-static void
-astra_rule_group_lines_free (AstraRuleGroupLines *group)
-{
-	g_free (group->group);
-	g_ptr_array_unref (group->keys);
-	g_free (group);
-}
-
-static void
-astra_rule_key_line_free (AstraRuleKeyLine *kl)
-{
-	g_free (kl->key);
-	g_free (kl);
-}
-
-static AstraRuleKeyLine *
-astra_rule_group_lines_find_key (const AstraRuleGroupLines *group, const char *key)
-{
-	for (guint i = 0; i < group->keys->len; i++) {
-		AstraRuleKeyLine *kl = g_ptr_array_index (group->keys, i);
-		if (g_strcmp0 (kl->key, key) == 0)
-			return kl;
-	}
-	return NULL;
-}
-
-/* the line of KEY in the group, else of the group's header */
-static guint
-astra_rule_group_lines_get_line (const AstraRuleGroupLines *group, const char *key)
-{
-	AstraRuleKeyLine *kl = astra_rule_group_lines_find_key (group, key);
-	return kl != NULL ? kl->line : group->line;
-}
-
-static gboolean
-astra_rule_group_name_is_valid (const char *group)
-{
-	if (group[0] == '\0')
-		return FALSE;
-	for (const char *p = group; *p != '\0'; p++) {
-		if (*p == '[' || *p == ']' || g_ascii_iscntrl (*p))
-			return FALSE;
-	}
-	return TRUE;
-}
-
-/* every group and key with its line; reports what GKeyFile would refuse or silently take */
-static GPtrArray *
-astra_rule_scan_lines (AstraRuleFile *file, const char *text)
-{
-	g_autoptr(GPtrArray) groups =
-		       g_ptr_array_new_with_free_func ((GDestroyNotify) astra_rule_group_lines_free);
-	g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-	/* group name -> its first AstraRuleGroupLines: files with thousands of rules stay linear */
-	g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-	AstraRuleGroupLines *current = NULL;
-	gboolean skipping = FALSE;
-
-	for (guint i = 0; lines[i] != NULL; i++) {
-		guint lineno = i + 1;
-		char *line = g_strstrip (lines[i]);
-		const char *eq;
-		g_autofree char *key = NULL;
-		AstraRuleKeyLine *kl;
-
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (line[0] == '[') {
-			const char *end = strchr (line, ']');
-			g_autofree char *group = NULL;
-			AstraRuleGroupLines *first = NULL;
-
-			if (end != NULL)
-				group = g_strndup (line + 1, (gsize) (end - line - 1));
-			if (end == NULL || end[1] != '\0' || !astra_rule_group_name_is_valid (group)) {
-				astra_rule_file_add_error (
-				    file, lineno, NULL, NULL,
-				    "'%s' is not a group header: expected [rule NAME] alone on its line",
-				    line);
-				current = NULL;
-				skipping = TRUE;
-				continue;
-			}
-			first = g_hash_table_lookup (seen, group);
-			if (first != NULL) {
-				astra_rule_file_add_error (
-				    file, lineno, group, NULL,
-				    "defined again (first defined on line %u); keep one", first->line);
-				first->redefined = TRUE;
-				current = NULL;
-				skipping = TRUE;
-				continue;
-			}
-			current = g_new0 (AstraRuleGroupLines, 1);
-			current->group = g_steal_pointer (&group);
-			current->line = lineno;
-			current->keys =
-			    g_ptr_array_new_with_free_func ((GDestroyNotify) astra_rule_key_line_free);
-			g_ptr_array_add (groups, current);
-			g_hash_table_insert (seen, current->group, current);
-			skipping = FALSE;
-			continue;
-		}
-		eq = strchr (line, '=');
-		if (eq == NULL || eq == line) {
-			astra_rule_file_add_error (
-			    file, lineno, NULL, NULL,
-			    "'%s' is not a KEY = VALUE line, a [rule NAME] header or a # comment", line);
-			continue;
-		}
-		key = g_strchomp (g_strndup (line, (gsize) (eq - line)));
-		if (skipping)
-			continue;
-		if (current == NULL) {
-			astra_rule_file_add_error (file, lineno, NULL, key,
-						   "set before the first [rule NAME] group");
-			continue;
-		}
-		if (!astra_rule_key_name_is_valid (key)) {
-			astra_rule_file_add_error (
-			    file, lineno, current->group, NULL,
-			    "'%s' is not a key name: keys are words such as 'warning' or 'no-data'", key);
-			continue;
-		}
-		kl = astra_rule_group_lines_find_key (current, key);
-		if (kl != NULL) {
-			astra_rule_file_add_error (file, lineno, current->group, key,
-						   "set again (first set on line %u); keep one", kl->line);
-			kl->repeated = TRUE;
-			continue;
-		}
-		kl = g_new0 (AstraRuleKeyLine, 1);
-		kl->key = g_steal_pointer (&key);
-		kl->line = lineno;
-		g_ptr_array_add (current->keys, kl);
-	}
-	return g_steal_pointer (&groups);
-}
-
 /* ---- durations and numbers ---- */
 
 /**
@@ -1508,7 +1345,7 @@ astra_rule_edit_distance (const char *a, const char *b)
 }
 
 static void
-astra_rule_report_unknown_key (AstraRuleParser *parser, const AstraRuleKeyLine *kl)
+astra_rule_report_unknown_key (AstraRuleParser *parser, const AstraKeyLine *kl)
 {
 	g_autoptr(GString) known = g_string_new (NULL);
 	const char *closest = NULL;
@@ -1549,7 +1386,7 @@ astra_rule_key_error (AstraRuleParser *parser, AstraRuleKey key, const char *for
 	va_start (args, format);
 	message = g_strdup_vprintf (format, args);
 	va_end (args);
-	astra_rule_file_add_error (parser->file, astra_rule_group_lines_get_line (parser->group, name),
+	astra_rule_file_add_error (parser->file, astra_group_lines_get_line (parser->group, name),
 				   parser->group->group, name, "%s", message);
 }
 
@@ -1742,7 +1579,7 @@ astra_rule_check (AstraRuleParser *parser, guint32 seen, guint32 parsed)
 }
 
 static AstraRule *
-astra_rule_parse (AstraRuleFile *file, AstraRuleGroupLines *group, const char *name)
+astra_rule_parse (AstraRuleFile *file, AstraGroupLines *group, const char *name)
 {
 	g_autoptr(AstraRule) rule = astra_rule_new (name, file->path, group->line);
 	AstraRuleParser parser = { .file = file, .group = group, .rule = rule };
@@ -1751,7 +1588,7 @@ astra_rule_parse (AstraRuleFile *file, AstraRuleGroupLines *group, const char *n
 	guint32 parsed = 0;
 
 	for (guint i = 0; i < group->keys->len; i++) {
-		const AstraRuleKeyLine *kl = g_ptr_array_index (group->keys, i);
+		const AstraKeyLine *kl = g_ptr_array_index (group->keys, i);
 		g_autoptr(GError) error_local = NULL;
 		g_autofree char *value = NULL;
 		guint key;
@@ -2136,7 +1973,7 @@ astra_rule_set_add_file (AstraRuleSet *self,
 		/* GKeyFile refuses a byte order mark that editors on other systems write */
 		if (g_str_has_prefix (text, "\xef\xbb\xbf"))
 			text += 3;
-		groups = astra_rule_scan_lines (&file, text);
+		groups = astra_keyfile_scan (text, &astra_rule_dialect, astra_rule_scan_problem_cb, &file);
 		if (!g_key_file_load_from_data (keyfile, text, (gsize) -1, G_KEY_FILE_NONE, &error_local)) {
 			/* the scan has said why, with lines, unless it missed what GKeyFile refused */
 			if (file_errors->len == 0)
@@ -2146,7 +1983,7 @@ astra_rule_set_add_file (AstraRuleSet *self,
 	}
 
 	for (guint i = 0; groups != NULL && i < groups->len; i++) {
-		AstraRuleGroupLines *group = g_ptr_array_index (groups, i);
+		AstraGroupLines *group = g_ptr_array_index (groups, i);
 		g_autofree char *location = g_strdup_printf ("%s:%u", path, group->line);
 		g_autoptr(AstraRule) rule = NULL;
 		const char *name;
