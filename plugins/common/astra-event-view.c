@@ -101,6 +101,13 @@ astra_event_tone_to_string (AstraEventTone tone)
 	}
 }
 
+/* the schemas require what titles and keys are built from; "?" if one ever is missing */
+static const char *
+astra_view_or (const char *str)
+{
+	return str != NULL ? str : "?";
+}
+
 static const char *
 astra_view_string (JsonObject *data, const char *member)
 {
@@ -191,7 +198,8 @@ astra_view_status_changed (AstraEventView *view, JsonObject *data, const char *w
 			TRUE);
 	astra_view_add_agent (view, data);
 	astra_view_add_member (view, "Last seen", data, "last_seen", NULL);
-	view->dedup_key = g_strdup_printf ("%s/%s/status", astra_view_string (data, "tenant_id"), view->agent_id);
+	view->dedup_key = g_strdup_printf ("%s/%s/status", astra_view_or (astra_view_string (data, "tenant_id")),
+					   astra_view_or (view->agent_id));
 }
 
 static void
@@ -204,7 +212,7 @@ astra_view_traceroute (AstraEventView *view, JsonObject *data, const char *who)
 	g_autoptr(GString) hops = g_string_new (NULL);
 
 	view->tone = reached ? ASTRA_EVENT_TONE_INFO : ASTRA_EVENT_TONE_WARNING;
-	view->title = g_strdup_printf ("Traceroute from %s to %s%s", who, target,
+	view->title = g_strdup_printf ("Traceroute from %s to %s%s", who, astra_view_or (target),
 				       !reached ? ": destination not reached" : changed ? ": path changed" : "");
 	astra_view_add (view, "Target", g_strdup (target), TRUE);
 	astra_view_add_member (view, "Hops", data, "hop_count", NULL);
@@ -330,7 +338,8 @@ astra_event_view_new (AstraEvent *event)
 	case ASTRA_EVENT_KIND_SPEEDTEST_COMPLETED: {
 		g_autofree char *down = astra_view_text (data, "download_mbps");
 		g_autofree char *up = astra_view_text (data, "upload_mbps");
-		view->title = g_strdup_printf ("Speed test on %s: %s \u2193 / %s \u2191 Mbps", who, down, up);
+		view->title = g_strdup_printf ("Speed test on %s: %s \u2193 / %s \u2191 Mbps", who,
+					       down != NULL ? down : "?", up != NULL ? up : "?");
 		astra_view_add_member (view, "Download", data, "download_mbps", "Mbps");
 		astra_view_add_member (view, "Upload", data, "upload_mbps", "Mbps");
 		astra_view_add_member (view, "Ping", data, "ping_ms", "ms");
@@ -347,7 +356,8 @@ astra_event_view_new (AstraEvent *event)
 		g_autofree char *test = astra_view_text (data, "test");
 		g_autofree char *kind = astra_view_text (data, "kind");
 		view->tone = ASTRA_EVENT_TONE_PROBLEM;
-		view->title = g_strdup_printf ("Service test failed: %s (%s) from %s", test, kind, who);
+		view->title = g_strdup_printf ("Service test failed: %s (%s) from %s", astra_view_or (test),
+					       astra_view_or (kind), who);
 		astra_view_add (view, "Test", g_strdup (test), TRUE);
 		astra_view_add (view, "Kind", g_strdup (kind), TRUE);
 		astra_view_add_member (view, "Target", data, "target", NULL);
@@ -355,8 +365,8 @@ astra_event_view_new (AstraEvent *event)
 		astra_view_add_member (view, "Response time", data, "response_ms", "ms");
 		astra_view_add_agent (view, data);
 		view->detail = astra_text_sanitize (astra_view_string (data, "error"), TRUE);
-		view->dedup_key = g_strdup_printf ("%s/%s/test/%s", astra_view_string (data, "tenant_id"), view->agent_id,
-						   astra_view_string (data, "test"));
+		view->dedup_key = g_strdup_printf ("%s/%s/test/%s", astra_view_or (astra_view_string (data, "tenant_id")),
+						   astra_view_or (view->agent_id), astra_view_or (astra_view_string (data, "test")));
 		break;
 	}
 	case ASTRA_EVENT_KIND_ALERT_TRIGGERED:

@@ -33,7 +33,7 @@ typedef struct {
 	AstraEventTone tone;
 	gboolean is_resolution; /* agent back online, alert resolved */
 	char *title;            /* e.g. "Agent offline: server-01"; sanitized, one line, not truncated */
-	char *text;             /* one line for notifications: title plus the key facts */
+	char *text;             /* one line for notifications (today the title; formats add their own facts) */
 	char *detail;           /* longer text (alert summary and description, service test error), may be NULL */
 	GPtrArray *fields;      /* AstraViewField, in the order people read them */
 	const char *timestamp;  /* the event's RFC 3339 time */
