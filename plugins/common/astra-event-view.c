@@ -42,7 +42,7 @@ astra_unichar_is_unsafe (gunichar c)
 	/* C0 and C1 controls, DEL, and the bidi embeddings and isolates that can make a
 	 * hostname read as something else in a chat client */
 	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f;
+	       (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f || c == 0x061c;
 }
 
 char *
@@ -57,6 +57,12 @@ astra_text_sanitize (const char *str, gboolean keep_newlines)
 	out = g_string_sized_new (strlen (valid));
 	for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p)) {
 		gunichar c = g_utf8_get_char (p);
+
+		/* CRLF is one line end; the Unicode line and paragraph separators are line ends too */
+		if (c == '\r' && p[1] == '\n')
+			continue;
+		if (c == 0x2028 || c == 0x2029)
+			c = '\n';
 
 		if (c == '\n' && keep_newlines) {
 			g_string_append_c (out, '\n');
@@ -299,10 +305,9 @@ astra_view_alert (AstraEventView *view, JsonObject *data, gboolean resolved)
 		astra_view_add_member (view, "Resolved", data, "resolved_at", NULL);
 		astra_view_add_member (view, "Duration", data, "duration_s", "s");
 	}
+	/* the title already says the summary: the detail adds only what the description says */
 	if (description[0] != '\0')
-		view->detail = g_strdup_printf ("%s\n%s", summary, description);
-	else if (summary[0] != '\0')
-		view->detail = g_strdup (summary);
+		view->detail = g_strdup (description);
 	view->dedup_key = g_strdup (astra_view_string (data, "alert_id"));
 }
 
