@@ -339,3 +339,284 @@ astra_check_assert_golden (const char *suite, const char *name, const char *got)
 		       "ASTRA_UPDATE_GOLDEN=1 meson test -C build %s)\n--- expected\n%s\n--- got\n%s",
 		       path, suite, expected, got);
 }
+
+/* destination plugins */
+
+AstraPlugin *
+astra_check_plugin_new (const AstraCheckPlugin *plugin)
+{
+	AstraPlugin *instance =
+	    plugin->new_plugin != NULL ? plugin->new_plugin () : g_object_new (plugin->get_type (), NULL);
+
+	ck_assert (ASTRA_IS_PLUGIN (instance));
+	ck_assert (G_TYPE_CHECK_INSTANCE_TYPE (instance, plugin->get_type ()));
+	return instance;
+}
+
+AstraPlugin *
+astra_check_configure_keys (const AstraCheckPlugin *plugin, const char *keys, GError **error)
+{
+	g_autoptr(AstraPlugin) instance = astra_check_plugin_new (plugin);
+	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+	g_autofree char *text = g_strdup_printf ("[%s]\nplugin = %s\n%s", plugin->group, plugin->name, keys);
+	g_autoptr(GError) error_local = NULL;
+
+	ck_assert_msg (g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &error_local), "%s",
+		       error_local != NULL ? error_local->message : "?");
+	if (!astra_plugin_configure (instance, keyfile, plugin->group, error))
+		return NULL;
+	return g_steal_pointer (&instance);
+}
+
+AstraPlugin *
+astra_check_configure_ok (const AstraCheckPlugin *plugin, const char *keys)
+{
+	g_autoptr(GError) error = NULL;
+	AstraPlugin *instance = astra_check_configure_keys (plugin, keys, &error);
+
+	ck_assert_msg (instance != NULL, "configure: %s", error != NULL ? error->message : "?");
+	return instance;
+}
+
+char *
+astra_check_configure_error (const AstraCheckPlugin *plugin, const char *keys, const char *key)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AstraPlugin) instance = astra_check_configure_keys (plugin, keys, &error);
+
+	ck_assert_msg (instance == NULL, "accepted: %s", keys);
+	ck_assert_ptr_nonnull (error);
+	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "code %d: %s",
+		       error->code, error->message);
+	/* the daemon adds the file and group: the plugin names the key first */
+	if (key != NULL)
+		ck_assert_msg (g_str_has_prefix (error->message, key), "'%s' does not start with '%s'",
+			       error->message, key);
+	return g_strdup (error->message);
+}
+
+void
+astra_check_assert_config_keys (AstraPlugin *plugin, const char *const *expected)
+{
+	const char *const *keys = astra_plugin_get_config_keys (plugin);
+
+	ck_assert_ptr_nonnull (keys);
+	ck_assert_uint_eq (g_strv_length ((GStrv) keys), g_strv_length ((GStrv) expected));
+	for (guint i = 0; expected[i] != NULL; i++)
+		ck_assert_msg (g_strv_contains (keys, expected[i]), "%s", expected[i]);
+}
+
+char *
+astra_check_secret_file_keys (const char *key, const char *name, const char *text, int mode, char **path)
+{
+	g_autofree char *file = astra_check_tmp_write (name, text, mode);
+	char *keys = g_strdup_printf ("%s-file = %s\n", key, file);
+
+	if (path != NULL)
+		*path = g_steal_pointer (&file);
+	return keys;
+}
+
+char *
+astra_check_configured_url (const AstraCheckPlugin *plugin, const char *keys, const char *type_name)
+{
+	g_autoptr(AstraPlugin) instance = astra_check_configure_ok (plugin, keys);
+	g_autoptr(AstraEvent) event = astra_check_fixture_event (type_name, "evt_fixture");
+	g_autoptr(AstraRequest) request = astra_check_render (instance, event);
+
+	return g_strdup (astra_request_get_url (request));
+}
+
+AstraRequest *
+astra_check_render (AstraPlugin *plugin, AstraEvent *event)
+{
+	g_autoptr(AstraRequest) request = astra_request_new ();
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_msg (astra_plugin_render (plugin, event, request, &error), "render: %s",
+		       error != NULL ? error->message : "?");
+	ck_assert_msg (astra_request_validate (request, &error), "validate: %s",
+		       error != NULL ? error->message : "?");
+	return g_steal_pointer (&request);
+}
+
+AstraRequest *
+astra_check_render_stable (AstraPlugin *plugin, AstraEvent *event, char **text)
+{
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(AstraRequest) again = astra_check_render (plugin, event);
+	g_autofree char *text_first = astra_check_request_to_text (request);
+	g_autofree char *text_again = astra_check_request_to_text (again);
+
+	ck_assert_str_eq (text_first, text_again);
+	*text = g_steal_pointer (&text_first);
+	return g_steal_pointer (&request);
+}
+
+void
+astra_check_assert_post_json (AstraRequest *request, const char *url, const char *user_agent)
+{
+	ck_assert_str_eq (astra_request_get_method (request), "POST");
+	ck_assert_str_eq (astra_request_get_url (request), url);
+	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
+	if (user_agent != NULL)
+		ck_assert_str_eq (astra_request_get_header (request, "User-Agent"), user_agent);
+}
+
+JsonNode *
+astra_check_parse_body (AstraRequest *request)
+{
+	GBytes *body = astra_request_get_body (request);
+	g_autoptr(GError) error = NULL;
+	const char *data;
+	gsize len = 0;
+	JsonNode *root;
+
+	ck_assert_ptr_nonnull (body);
+	data = g_bytes_get_data (body, &len);
+	ck_assert_msg (g_utf8_validate (data, (gssize) len, NULL), "the body is not valid UTF-8");
+	root = astra_json_parse (data, len, &error);
+	ck_assert_msg (root != NULL, "the body is not valid JSON: %s", error != NULL ? error->message : "?");
+	ck_assert (JSON_NODE_HOLDS_OBJECT (root));
+	return root;
+}
+
+const char *
+astra_check_get_string (JsonObject *object, const char *member)
+{
+	JsonNode *node = json_object_get_member (object, member);
+
+	ck_assert_msg (node != NULL, "no member %s", member);
+	ck_assert_msg (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING,
+		       "%s is not a string", member);
+	return json_node_get_string (node);
+}
+
+JsonArray *
+astra_check_get_array (JsonObject *object, const char *member)
+{
+	JsonNode *node = json_object_get_member (object, member);
+
+	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_ARRAY (node), "%s is not an array", member);
+	return json_node_get_array (node);
+}
+
+JsonObject *
+astra_check_get_object (JsonObject *object, const char *member)
+{
+	JsonNode *node = json_object_get_member (object, member);
+
+	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_OBJECT (node), "%s is not an object", member);
+	return json_node_get_object (node);
+}
+
+JsonObject *
+astra_check_fixture_data (const char *type_name)
+{
+	g_autoptr(AstraEvent) event = astra_check_fixture_event (type_name, "evt_fixture");
+	GBytes *body = astra_event_get_body (event);
+	g_autoptr(JsonNode) root =
+		       astra_json_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL);
+
+	ck_assert_ptr_nonnull (root);
+	return json_object_ref (json_object_get_object_member (json_node_get_object (root), "data"));
+}
+
+AstraEvent *
+astra_check_event_new (const char *type_name, JsonObject *data)
+{
+	g_autoptr(GError) error = NULL;
+	AstraEvent *event =
+	    astra_event_new (astra_event_kind_from_string (type_name), ASTRA_CHECK_EVENT_TIME, data, &error);
+
+	ck_assert_msg (event != NULL, "%s: %s", type_name, error != NULL ? error->message : "?");
+	return event;
+}
+
+AstraResponse *
+astra_check_response_new (guint status, const char *body)
+{
+	g_autoptr(GBytes) bytes = body != NULL ? g_bytes_new (body, strlen (body)) : NULL;
+
+	return astra_response_new (status, bytes);
+}
+
+void
+astra_check_assert_classify (AstraPlugin *plugin, const AstraCheckClassifyCase *c)
+{
+	g_autoptr(AstraResponse) response = astra_check_response_new (c->status, c->body);
+	AstraOutcome outcome;
+	double retry;
+
+	if (c->retry_after != NULL)
+		astra_response_set_header (response, "Retry-After", c->retry_after);
+	outcome = astra_plugin_classify (plugin, response);
+	ck_assert_msg (outcome == c->outcome, "HTTP %u '%s': expected %s, got %s", c->status,
+		       c->body != NULL ? c->body : "", astra_outcome_to_string (c->outcome),
+		       astra_outcome_to_string (outcome));
+	retry = astra_response_get_retry_after (response);
+	if (c->retry < 0)
+		ck_assert_msg (retry < 0, "HTTP %u: expected no delay, got %f", c->status, retry);
+	else
+		ck_assert_msg (retry == c->retry, "HTTP %u: expected %f s, got %f", c->status, c->retry,
+			       retry);
+	if (c->reason != NULL)
+		ck_assert_str_eq (astra_response_get_reason (response), c->reason);
+	else
+		ck_assert_ptr_null (astra_response_get_reason (response));
+}
+
+/* hostile input */
+
+char *
+astra_check_repeat (const char *unit, gsize n)
+{
+	GString *out = g_string_new (NULL);
+
+	for (gsize i = 0; i < n; i++)
+		g_string_append (out, unit);
+	return g_string_free (out, FALSE);
+}
+
+char *
+astra_check_cycle_text (const char *const *units, gsize n_units, gsize n_chars, gsize newline_every)
+{
+	GString *out = g_string_new (NULL);
+	const char *p = units[0];
+	gsize unit = 0;
+
+	for (gsize count = 0; count < n_chars;) {
+		const char *next;
+
+		if (*p == '\0') {
+			unit = (unit + 1) % n_units;
+			p = units[unit];
+			continue;
+		}
+		next = g_utf8_next_char (p);
+		if (newline_every > 0 && count % newline_every == newline_every - 1)
+			g_string_append_c (out, '\n');
+		else
+			g_string_append_len (out, p, next - p);
+		p = next;
+		count++;
+	}
+	return g_string_free (out, FALSE);
+}
+
+void
+astra_check_assert_clean_text (const char *what, const char *text, gboolean newlines)
+{
+	ck_assert_msg (g_utf8_validate (text, -1, NULL), "%s: invalid UTF-8", what);
+	for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p)) {
+		gunichar c = g_utf8_get_char (p);
+
+		if (c == '\n' && newlines)
+			continue;
+		ck_assert_msg (c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f),
+			       "%s: control character U+%04X in '%s'", what, c, text);
+		ck_assert_msg (!(c >= 0x202a && c <= 0x202e) && !(c >= 0x2066 && c <= 0x2069) &&
+				   c != 0x200e && c != 0x200f,
+			       "%s: bidi control U+%04X", what, c);
+	}
+}

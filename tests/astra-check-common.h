@@ -106,6 +106,88 @@ char *astra_check_tmp_write (const char *rel, const char *text, int mode);
 char *astra_check_request_to_text (AstraRequest *request);
 void astra_check_assert_golden (const char *suite, const char *name, const char *got);
 
+/*
+ * Destination plugins, through the public SDK: each plugin suite describes
+ * its plugin once and configures, renders and classifies with these.
+ */
+
+/* how a suite makes the plugin it tests */
+typedef struct {
+	const char *name;                  /* what `plugin =` says */
+	const char *group;                 /* the webhook's group */
+	GType (*get_type) (void);          /* the plugin's type */
+	AstraPlugin *(*new_plugin) (void); /* makes an instance, if not g_object_new() */
+} AstraCheckPlugin;
+
+/* a new, unconfigured instance of the plugin, which must be of its type */
+AstraPlugin *astra_check_plugin_new (const AstraCheckPlugin *plugin);
+
+/* a new plugin configured from a key file of one group, `plugin = NAME` and the
+ * lines KEYS; NULL with @error if the plugin refused them */
+AstraPlugin *astra_check_configure_keys (const AstraCheckPlugin *plugin, const char *keys, GError **error);
+/* the same, which must succeed */
+AstraPlugin *astra_check_configure_ok (const AstraCheckPlugin *plugin, const char *keys);
+/* KEYS must be refused as invalid configuration (ASTRA_ERROR_INVALID_CONFIG),
+ * with a message that starts with @key unless it is NULL; returns the message */
+char *astra_check_configure_error (const AstraCheckPlugin *plugin, const char *keys, const char *key);
+/* the plugin's own config keys are exactly @expected (NULL-terminated), in any order */
+void astra_check_assert_config_keys (AstraPlugin *plugin, const char *const *expected);
+
+/* "KEY-file = PATH" and a newline, PATH a file @name in the test's folder holding
+ * @text with @mode (astra_check_tmp_write()); PATH in @path unless it is NULL */
+char *
+astra_check_secret_file_keys (const char *key, const char *name, const char *text, int mode, char **path);
+/* the URL of the request the plugin configured from KEYS renders for the fixture of @type_name */
+char *astra_check_configured_url (const AstraCheckPlugin *plugin, const char *keys, const char *type_name);
+
+/* EVENT rendered by PLUGIN into a request that must be valid */
+AstraRequest *astra_check_render (AstraPlugin *plugin, AstraEvent *event);
+/* the same, rendered twice to the same text (a plain function of the event and
+ * the configuration); the text (astra_check_request_to_text()) in @text */
+AstraRequest *astra_check_render_stable (AstraPlugin *plugin, AstraEvent *event, char **text);
+/* REQUEST is a POST of JSON to @url, with @user_agent unless it is NULL */
+void astra_check_assert_post_json (AstraRequest *request, const char *url, const char *user_agent);
+/* the body of REQUEST, which must be valid UTF-8 and strict JSON: an object */
+JsonNode *astra_check_parse_body (AstraRequest *request);
+
+/* members of a rendered body that must be there and of that type */
+const char *astra_check_get_string (JsonObject *object, const char *member);
+JsonArray *astra_check_get_array (JsonObject *object, const char *member);
+JsonObject *astra_check_get_object (JsonObject *object, const char *member);
+
+/* the time of events built from changed fixture data: 2025-12-17T10:30:00Z */
+#define ASTRA_CHECK_EVENT_TIME G_GINT64_CONSTANT (1765967400)
+/* a copy of the data of tests/events/TYPE.json, to change */
+JsonObject *astra_check_fixture_data (const char *type_name);
+/* the event of @type_name with @data at ASTRA_CHECK_EVENT_TIME, which the schema must accept */
+AstraEvent *astra_check_event_new (const char *type_name, JsonObject *data);
+
+/* a row of a suite's table of answers and what the plugin must make of them */
+typedef struct {
+	guint status;
+	const char *body;        /* NULL: none */
+	const char *retry_after; /* the Retry-After header, NULL: none */
+	AstraOutcome outcome;
+	double retry;       /* the delay asked for, exactly; negative: none */
+	const char *reason; /* the exact reason; NULL: none */
+} AstraCheckClassifyCase;
+
+/* a response of @status with @body (NULL: none) */
+AstraResponse *astra_check_response_new (guint status, const char *body);
+/* PLUGIN classifies the answer of @c as it says */
+void astra_check_assert_classify (AstraPlugin *plugin, const AstraCheckClassifyCase *c);
+
+/* hostile input */
+
+/* @n copies of @unit */
+char *astra_check_repeat (const char *unit, gsize n);
+/* @n_chars characters: those of @units in turn, and a newline instead of every
+ * @newline_every-th one unless it is 0 */
+char *astra_check_cycle_text (const char *const *units, gsize n_units, gsize n_chars, gsize newline_every);
+/* TEXT is valid UTF-8 without control characters (but newlines if @newlines) or
+ * bidi controls: nothing a reader could be fooled by; @what names it */
+void astra_check_assert_clean_text (const char *what, const char *text, gboolean newlines);
+
 typedef enum {
 	ASTRA_CHECK_RUN_FLAG_NONE = 0,
 	/* every test in its own process even under CK_FORK=no (valgrind), for

@@ -38,75 +38,22 @@
 
 #define ZWSP "\u200b"
 
-static AstraPlugin *
-new_plugin (void)
-{
-	AstraPlugin *plugin = g_object_new (ASTRA_TYPE_DISCORD_PLUGIN, NULL);
-
-	ck_assert (ASTRA_IS_DISCORD_PLUGIN (plugin));
-	return plugin;
-}
-
-/* configures a new plugin from KEYS, the lines of its group; NULL with ERROR if refused */
-static AstraPlugin *
-configure_keys (const char *keys, GError **error)
-{
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
-	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-	g_autofree char *text = g_strdup_printf ("[" TEST_GROUP "]\nplugin = discord\n%s", keys);
-	g_autoptr(GError) error_local = NULL;
-
-	ck_assert_msg (g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &error_local), "%s",
-		       error_local != NULL ? error_local->message : "?");
-	if (!astra_plugin_configure (plugin, keyfile, TEST_GROUP, error))
-		return NULL;
-	return g_steal_pointer (&plugin);
-}
-
-static AstraPlugin *
-configure_ok (const char *keys)
-{
-	g_autoptr(GError) error = NULL;
-	AstraPlugin *plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin != NULL, "configure: %s", error != NULL ? error->message : "?");
-	return plugin;
-}
+static const AstraCheckPlugin discord = { "discord", TEST_GROUP, astra_discord_plugin_get_type, NULL };
 
 /* KEYS must be refused as invalid configuration, naming KEY first and never the URL's token */
 static char *
 configure_error (const char *keys, const char *key)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AstraPlugin) plugin = configure_keys (keys, &error);
+	char *msg = astra_check_configure_error (&discord, keys, key);
 
-	ck_assert_msg (plugin == NULL, "accepted: %s", keys);
-	ck_assert_ptr_nonnull (error);
-	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "code %d: %s",
-		       error->code, error->message);
-	ck_assert_msg (g_str_has_prefix (error->message, key), "'%s' does not start with '%s'",
-		       error->message, key);
-	astra_assert_not_contains (error->message, "T0KEN");
-	return g_strdup (error->message);
+	astra_assert_not_contains (msg, "T0KEN");
+	return msg;
 }
 
 static AstraEvent *
 fixture_event (const char *type_name)
 {
 	return astra_check_fixture_event (type_name, TEST_EVENT_ID);
-}
-
-static AstraRequest *
-render (AstraPlugin *plugin, AstraEvent *event)
-{
-	g_autoptr(AstraRequest) request = astra_request_new ();
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_msg (astra_plugin_render (plugin, event, request, &error), "render: %s",
-		       error != NULL ? error->message : "?");
-	ck_assert_msg (astra_request_validate (request, &error), "validate: %s",
-		       error != NULL ? error->message : "?");
-	return g_steal_pointer (&request);
 }
 
 static AstraRequest *
@@ -123,25 +70,6 @@ render_view (AstraPlugin *plugin, AstraEventView *view)
 	return g_steal_pointer (&request);
 }
 
-/* the body of REQUEST, which must be valid UTF-8 and strict JSON */
-static JsonNode *
-parse_body (AstraRequest *request)
-{
-	GBytes *body = astra_request_get_body (request);
-	g_autoptr(GError) error = NULL;
-	gsize len = 0;
-	const char *data;
-	JsonNode *root;
-
-	ck_assert_ptr_nonnull (body);
-	data = g_bytes_get_data (body, &len);
-	ck_assert_msg (g_utf8_validate (data, (gssize) len, NULL), "body is not valid UTF-8");
-	root = astra_json_parse (data, len, &error);
-	ck_assert_msg (root != NULL, "body is not JSON: %s", error != NULL ? error->message : "?");
-	ck_assert (JSON_NODE_HOLDS_OBJECT (root));
-	return root;
-}
-
 static JsonObject *
 first_embed (JsonNode *root)
 {
@@ -150,18 +78,6 @@ first_embed (JsonNode *root)
 	ck_assert_ptr_nonnull (embeds);
 	ck_assert_uint_eq (json_array_get_length (embeds), 1);
 	return json_array_get_object_element (embeds, 0);
-}
-
-/* a string member of OBJECT that must be there */
-static const char *
-get_string (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-			   json_node_get_value_type (node) == G_TYPE_STRING,
-		       "%s is not a string", member);
-	return json_node_get_string (node);
 }
 
 /* Discord trims white space, then refuses empty text */
@@ -224,13 +140,13 @@ assert_limits (JsonNode *root)
 	JsonArray *embeds;
 	JsonObject *allowed;
 	gsize total = 0;
-	const char *username = get_string (body, "username");
+	const char *username = astra_check_get_string (body, "username");
 	g_autofree char *folded = g_utf8_casefold (username, -1);
 
 	ck_assert (astra_utf8_length (username) >= 1 && astra_utf8_length (username) <= 80);
 	ck_assert (strstr (folded, "clyde") == NULL && strstr (folded, "discord") == NULL);
 	if (json_object_has_member (body, "content")) {
-		const char *content = get_string (body, "content");
+		const char *content = astra_check_get_string (body, "content");
 		ck_assert (astra_utf8_length (content) <= 2000);
 		ck_assert (g_strcmp0 (content, "<@&" TEST_ROLE ">") == 0 ||
 			   g_strcmp0 (content, "<@" TEST_USER ">") == 0);
@@ -243,31 +159,37 @@ assert_limits (JsonNode *root)
 		JsonObject *embed = json_array_get_object_element (embeds, e);
 		JsonNode *color = json_object_get_member (embed, "color");
 
-		assert_text ("title", get_string (embed, "title"), 256, &total);
+		assert_text ("title", astra_check_get_string (embed, "title"), 256, &total);
 		if (json_object_has_member (embed, "description"))
-			assert_text ("description", get_string (embed, "description"), 4096, &total);
+			assert_text ("description", astra_check_get_string (embed, "description"), 4096,
+				     &total);
 		if (json_object_has_member (embed, "fields")) {
 			JsonArray *fields = json_object_get_array_member (embed, "fields");
 			ck_assert (json_array_get_length (fields) <= 25);
 			for (guint i = 0; i < json_array_get_length (fields); i++) {
 				JsonObject *field = json_array_get_object_element (fields, i);
-				assert_text ("field name", get_string (field, "name"), 256, &total);
-				assert_text ("field value", get_string (field, "value"), 1024, &total);
+				assert_text ("field name", astra_check_get_string (field, "name"), 256,
+					     &total);
+				assert_text ("field value", astra_check_get_string (field, "value"), 1024,
+					     &total);
 				ck_assert (JSON_NODE_HOLDS_VALUE (json_object_get_member (field, "inline")));
 				ck_assert (json_node_get_value_type (
 					       json_object_get_member (field, "inline")) == G_TYPE_BOOLEAN);
 			}
 		}
-		assert_text ("footer", get_string (json_object_get_object_member (embed, "footer"), "text"),
+		assert_text ("footer",
+			     astra_check_get_string (json_object_get_object_member (embed, "footer"), "text"),
 			     2048, &total);
 		if (json_object_has_member (embed, "author"))
-			assert_text ("author",
-				     get_string (json_object_get_object_member (embed, "author"), "name"),
-				     256, &total);
+			assert_text (
+			    "author",
+			    astra_check_get_string (json_object_get_object_member (embed, "author"), "name"),
+			    256, &total);
 		ck_assert_ptr_nonnull (color);
 		ck_assert (json_node_get_value_type (color) == G_TYPE_INT64);
 		ck_assert (json_node_get_int (color) >= 0 && json_node_get_int (color) <= 0xFFFFFF);
-		ck_assert_uint_eq (strlen (get_string (embed, "timestamp")), strlen ("2025-12-17T10:30:00Z"));
+		ck_assert_uint_eq (strlen (astra_check_get_string (embed, "timestamp")),
+				   strlen ("2025-12-17T10:30:00Z"));
 	}
 	ck_assert_msg (total <= 6000, "the embeds have %" G_GSIZE_FORMAT " characters", total);
 
@@ -281,29 +203,25 @@ assert_limits (JsonNode *root)
 
 START_TEST (test_config_keys)
 {
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
-	const char *const *keys = astra_plugin_get_config_keys (plugin);
-	static const char *const expected[] = { "url",        "url-file", "username",
-						"avatar-url", "mention",  "dashboard-url" };
+	g_autoptr(AstraPlugin) plugin = astra_check_plugin_new (&discord);
+	static const char *const expected[] = { "url",     "url-file",      "username", "avatar-url",
+						"mention", "dashboard-url", NULL };
 
-	ck_assert_ptr_nonnull (keys);
-	ck_assert_uint_eq (g_strv_length ((GStrv) keys), G_N_ELEMENTS (expected));
-	for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
-		ck_assert_msg (g_strv_contains (keys, expected[i]), "%s", expected[i]);
+	astra_check_assert_config_keys (plugin, expected);
 }
 END_TEST
 
 START_TEST (test_config_minimal)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraEvent) event = fixture_event ("agent.status_changed");
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(JsonNode) root = parse_body (request);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
 	JsonObject *body = json_node_get_object (root);
 	JsonObject *embed = first_embed (root);
 	g_autofree char *text = astra_check_request_to_text (request);
 
-	ck_assert_str_eq (get_string (body, "username"), "AstraNetmon");
+	ck_assert_str_eq (astra_check_get_string (body, "username"), "AstraNetmon");
 	ck_assert (!json_object_has_member (body, "avatar_url"));
 	ck_assert (!json_object_has_member (body, "content"));
 	ck_assert (!json_object_has_member (embed, "url"));
@@ -328,20 +246,18 @@ END_TEST
 
 START_TEST (test_url_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("discord.url", TEST_URL "\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
-	g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *keys =
+	    astra_check_secret_file_keys ("url", "discord.url", TEST_URL "\n", 0600, NULL);
+	g_autofree char *url = astra_check_configured_url (&discord, keys, "agent.registered");
 
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL "?wait=true");
+	ck_assert_str_eq (url, TEST_URL "?wait=true");
 }
 END_TEST
 
 START_TEST (test_url_file_readable_by_others)
 {
-	g_autofree char *path = astra_check_tmp_write ("discord.url", TEST_URL "\n", 0644);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
+	g_autofree char *keys =
+	    astra_check_secret_file_keys ("url", "discord.url", TEST_URL "\n", 0644, NULL);
 	g_autofree char *msg = configure_error (keys, "url-file");
 
 	astra_assert_contains (msg, "readable by others");
@@ -350,8 +266,9 @@ END_TEST
 
 START_TEST (test_url_and_url_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("discord.url", TEST_URL "\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("url = " TEST_URL "\nurl-file = %s\n", path);
+	g_autofree char *file_keys =
+	    astra_check_secret_file_keys ("url", "discord.url", TEST_URL "\n", 0600, NULL);
+	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", file_keys, NULL);
 	g_autofree char *msg = configure_error (keys, "url");
 
 	astra_assert_contains (msg, "both");
@@ -398,11 +315,9 @@ static const struct {
 START_TEST (test_url_wait)
 {
 	g_autofree char *keys = g_strdup_printf ("url = %s\n", wait_cases[_i].url);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
-	g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *url = astra_check_configured_url (&discord, keys, "agent.registered");
 
-	ck_assert_str_eq (astra_request_get_url (request), wait_cases[_i].expected);
+	ck_assert_str_eq (url, wait_cases[_i].expected);
 }
 END_TEST
 
@@ -452,11 +367,11 @@ START_TEST (test_username)
 	g_autofree char *keys = g_strdup_printf ("url = " TEST_URL "\n%s\n", username_cases[_i].line);
 
 	if (username_cases[_i].expected != NULL || username_cases[_i].message_part == NULL) {
-		g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, keys);
 		g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(JsonNode) root = parse_body (request);
-		const char *username = get_string (json_node_get_object (root), "username");
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(JsonNode) root = astra_check_parse_body (request);
+		const char *username = astra_check_get_string (json_node_get_object (root), "username");
 
 		if (username_cases[_i].expected != NULL)
 			ck_assert_str_eq (username, username_cases[_i].expected);
@@ -488,12 +403,12 @@ START_TEST (test_avatar_url)
 	    g_strdup_printf ("url = " TEST_URL "\navatar-url = %s\n", avatar_cases[_i].value);
 
 	if (avatar_cases[_i].ok) {
-		g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, keys);
 		g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(JsonNode) root = parse_body (request);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(JsonNode) root = astra_check_parse_body (request);
 
-		ck_assert_str_eq (get_string (json_node_get_object (root), "avatar_url"),
+		ck_assert_str_eq (astra_check_get_string (json_node_get_object (root), "avatar_url"),
 				  avatar_cases[_i].value);
 	} else {
 		g_autofree char *msg = configure_error (keys, "avatar-url");
@@ -536,16 +451,16 @@ START_TEST (test_mention_config)
 	    g_strdup_printf ("url = " TEST_URL "\nmention = %s\n", mention_cases[_i].value);
 
 	if (mention_cases[_i].id != NULL) {
-		g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, keys);
 		g_autoptr(AstraEvent) event = fixture_event ("agent.status_changed");
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(JsonNode) root = parse_body (request);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(JsonNode) root = astra_check_parse_body (request);
 		JsonObject *body = json_node_get_object (root);
 		JsonObject *allowed = json_object_get_object_member (body, "allowed_mentions");
 		JsonArray *ids =
 		    json_object_get_array_member (allowed, mention_cases[_i].is_role ? "roles" : "users");
 
-		ck_assert_str_eq (get_string (body, "content"), mention_cases[_i].value);
+		ck_assert_str_eq (astra_check_get_string (body, "content"), mention_cases[_i].value);
 		ck_assert_ptr_nonnull (ids);
 		ck_assert_uint_eq (json_array_get_length (ids), 1);
 		ck_assert_str_eq (json_array_get_string_element (ids, 0), mention_cases[_i].id);
@@ -576,13 +491,14 @@ END_TEST
 
 START_TEST (test_dashboard_url)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &discord,
 	    "url = " TEST_URL "\ndashboard-url = https://netmon.example.com/a/{agent_id}/{hostname}\n");
 	g_autoptr(AstraEvent) event = fixture_event ("agent.status_changed");
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(JsonNode) root = parse_body (request);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
 
-	ck_assert_str_eq (get_string (first_embed (root), "url"),
+	ck_assert_str_eq (astra_check_get_string (first_embed (root), "url"),
 			  "https://netmon.example.com/a/agent-123/server-01");
 }
 END_TEST
@@ -590,10 +506,10 @@ END_TEST
 /* an event whose values make the link unusable still renders, without the link */
 START_TEST (test_dashboard_url_unusable)
 {
-	g_autoptr(AstraPlugin) plugin =
-		       configure_ok ("url = " TEST_URL "\ndashboard-url = https://{hostname}/\n");
-	g_autoptr(AstraPlugin) plugin_long = configure_ok (
-	    "url = " TEST_URL "\ndashboard-url = https://netmon.example.com/{description}\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &discord, "url = " TEST_URL "\ndashboard-url = https://{hostname}/\n");
+	g_autoptr(AstraPlugin) plugin_long = astra_check_configure_ok (
+	    &discord, "url = " TEST_URL "\ndashboard-url = https://netmon.example.com/{description}\n");
 	g_autofree char *text = astra_check_fixture_text ("alert.triggered");
 	g_autoptr(JsonNode) fixture = astra_json_parse (text, strlen (text), NULL);
 	JsonObject *data = json_object_get_object_member (json_node_get_object (fixture), "data");
@@ -611,12 +527,12 @@ START_TEST (test_dashboard_url_unusable)
 	json_object_remove_member (data, "hostname");
 	event = astra_event_new (ASTRA_EVENT_KIND_ALERT_TRIGGERED, 1765966800, data, NULL);
 	ck_assert_ptr_nonnull (event);
-	request = render (plugin, event);
-	root = parse_body (request);
+	request = astra_check_render (plugin, event);
+	root = astra_check_parse_body (request);
 	ck_assert (!json_object_has_member (first_embed (root), "url"));
 	/* 3000 characters escaped to 18000: longer than a link may be */
-	request_long = render (plugin_long, event);
-	root_long = parse_body (request_long);
+	request_long = astra_check_render (plugin_long, event);
+	root_long = astra_check_parse_body (request_long);
 	ck_assert (!json_object_has_member (first_embed (root_long), "url"));
 	assert_limits (root);
 	assert_limits (root_long);
@@ -628,14 +544,12 @@ END_TEST
 START_TEST (test_render)
 {
 	const char *type_name = astra_check_event_types[_i];
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_KEYS);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, TEST_FULL_KEYS);
 	g_autoptr(AstraEvent) event = fixture_event (type_name);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
+	g_autofree char *text = NULL;
+	g_autoptr(AstraRequest) request = astra_check_render_stable (plugin, event, &text);
 	g_autoptr(AstraEventView) view = astra_event_view_new (event);
-	g_autoptr(JsonNode) root = parse_body (request);
-	g_autofree char *text = astra_check_request_to_text (request);
-	g_autofree char *text_again = astra_check_request_to_text (again);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
 	g_autofree char *golden = g_strdup_printf ("%s.http", type_name);
 	g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s ", astra_version_string ());
 	g_autofree char *footer = g_strdup_printf ("AstraNetmon \u00b7 %s", type_name);
@@ -644,31 +558,28 @@ START_TEST (test_render)
 	JsonObject *embed = first_embed (root);
 	JsonArray *fields = json_object_get_array_member (embed, "fields");
 
-	ck_assert_str_eq (astra_request_get_method (request), "POST");
-	ck_assert_str_eq (astra_request_get_url (request),
-			  TEST_URL "?thread_id=987654321098765432&wait=true");
-	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
+	astra_check_assert_post_json (request, TEST_URL "?thread_id=987654321098765432&wait=true", NULL);
 	ck_assert (g_str_has_prefix (astra_request_get_header (request, "User-Agent"), user_agent));
 	astra_assert_not_contains (astra_request_get_header (request, "User-Agent"), "DiscordBot");
 
 	/* what the shared view says, in Discord's shape */
-	ck_assert_str_eq (get_string (embed, "title"), view->title);
+	ck_assert_str_eq (astra_check_get_string (embed, "title"), view->title);
 	ck_assert_int_eq (json_object_get_int_member (embed, "color"), astra_event_tone_rgb (view->tone));
-	ck_assert_str_eq (get_string (embed, "timestamp"), astra_event_get_timestamp_string (event));
-	ck_assert_str_eq (get_string (json_object_get_object_member (embed, "footer"), "text"), footer);
-	ck_assert_str_eq (get_string (embed, "url"), link);
+	ck_assert_str_eq (astra_check_get_string (embed, "timestamp"),
+			  astra_event_get_timestamp_string (event));
+	ck_assert_str_eq (astra_check_get_string (json_object_get_object_member (embed, "footer"), "text"),
+			  footer);
+	ck_assert_str_eq (astra_check_get_string (embed, "url"), link);
 	ck_assert_ptr_nonnull (fields);
 	ck_assert_uint_eq (json_array_get_length (fields), view->fields->len);
 	for (guint i = 0; i < view->fields->len; i++) {
 		AstraViewField *vf = g_ptr_array_index (view->fields, i);
 		JsonObject *field = json_array_get_object_element (fields, i);
-		ck_assert_str_eq (get_string (field, "name"), vf->name);
+		ck_assert_str_eq (astra_check_get_string (field, "name"), vf->name);
 		ck_assert (json_object_get_boolean_member (field, "inline") == vf->is_short);
 	}
 	ck_assert (json_object_has_member (embed, "description") == (view->detail != NULL));
 	assert_limits (root);
-
-	ck_assert_str_eq (text, text_again);
 	astra_check_assert_golden ("discord", golden, text);
 }
 END_TEST
@@ -685,12 +596,12 @@ START_TEST (test_render_colors)
 		{ "service_test.failed", 0xE01E5A },  { "alert.triggered", 0xE01E5A },
 		{ "alert.resolved", 0x2EB67D },
 	};
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autoptr(AstraEvent) event = fixture_event (cases[i].type_name);
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(JsonNode) root = parse_body (request);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(JsonNode) root = astra_check_parse_body (request);
 		ck_assert_msg (json_object_get_int_member (first_embed (root), "color") == cases[i].color,
 			       "%s", cases[i].type_name);
 	}
@@ -736,9 +647,11 @@ static const struct {
 /* the configured mention pings for critical problems only, never for their recovery */
 START_TEST (test_mention_events)
 {
-	g_autoptr(AstraPlugin) role = configure_ok ("url = " TEST_URL "\nmention = <@&" TEST_ROLE ">\n");
-	g_autoptr(AstraPlugin) user = configure_ok ("url = " TEST_URL "\nmention = <@" TEST_USER ">\n");
-	g_autoptr(AstraPlugin) none = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) role = astra_check_configure_ok (&discord, "url = " TEST_URL
+									   "\nmention = <@&" TEST_ROLE ">\n");
+	g_autoptr(AstraPlugin) user = astra_check_configure_ok (&discord, "url = " TEST_URL
+									   "\nmention = <@" TEST_USER ">\n");
+	g_autoptr(AstraPlugin) none = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraEvent) event =
 		       mention_event_cases[_i].member != NULL
 			   ? fixture_with (mention_event_cases[_i].type_name, mention_event_cases[_i].member,
@@ -747,8 +660,8 @@ START_TEST (test_mention_events)
 	AstraPlugin *plugins[] = { role, user, none };
 
 	for (guint i = 0; i < G_N_ELEMENTS (plugins); i++) {
-		g_autoptr(AstraRequest) request = render (plugins[i], event);
-		g_autoptr(JsonNode) root = parse_body (request);
+		g_autoptr(AstraRequest) request = astra_check_render (plugins[i], event);
+		g_autoptr(JsonNode) root = astra_check_parse_body (request);
 		JsonObject *body = json_node_get_object (root);
 		JsonObject *allowed = json_object_get_object_member (body, "allowed_mentions");
 		gboolean pings = mention_event_cases[_i].pings && plugins[i] != none;
@@ -763,7 +676,7 @@ START_TEST (test_mention_events)
 			g_autofree char *content =
 			    g_strdup_printf (plugins[i] == role ? "<@&%s>" : "<@%s>", id);
 
-			ck_assert_str_eq (get_string (body, "content"), content);
+			ck_assert_str_eq (astra_check_get_string (body, "content"), content);
 			ck_assert_uint_eq (json_array_get_length (ids), 1);
 			ck_assert_str_eq (json_array_get_string_element (ids, 0), id);
 		}
@@ -775,7 +688,7 @@ END_TEST
 /* Discord markdown and mentions in data show as text; links in data stay links */
 START_TEST (test_escape)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraEvent) event = fixture_with (
 	    "service_test.failed", "hostname",
 	    "\"*bold* _it_ ~~s~~ `c` ||sp|| \\\\ [x](https://evil.example) @everyone @HERE "
@@ -784,12 +697,12 @@ START_TEST (test_escape)
 	    "service_test.failed", "target", "\"https://intranet.example.com/log_in?a=*b*&c=~d~#x\"");
 	g_autoptr(AstraEvent) event_lines = fixture_with (
 	    "service_test.failed", "error", "\"# not a header\\n> not a quote\\n  - not a list\\n-# no\"");
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) request_url = render (plugin, event_url);
-	g_autoptr(AstraRequest) request_lines = render (plugin, event_lines);
-	g_autoptr(JsonNode) root = parse_body (request);
-	g_autoptr(JsonNode) root_url = parse_body (request_url);
-	g_autoptr(JsonNode) root_lines = parse_body (request_lines);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(AstraRequest) request_url = astra_check_render (plugin, event_url);
+	g_autoptr(AstraRequest) request_lines = astra_check_render (plugin, event_lines);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
+	g_autoptr(JsonNode) root_url = astra_check_parse_body (request_url);
+	g_autoptr(JsonNode) root_lines = astra_check_parse_body (request_lines);
 	JsonArray *fields = json_object_get_array_member (first_embed (root), "fields");
 	JsonArray *fields_url = json_object_get_array_member (first_embed (root_url), "fields");
 	const char *hostname = NULL;
@@ -797,23 +710,23 @@ START_TEST (test_escape)
 
 	for (guint i = 0; i < json_array_get_length (fields); i++) {
 		JsonObject *field = json_array_get_object_element (fields, i);
-		if (g_strcmp0 (get_string (field, "name"), "Hostname") == 0)
-			hostname = get_string (field, "value");
+		if (g_strcmp0 (astra_check_get_string (field, "name"), "Hostname") == 0)
+			hostname = astra_check_get_string (field, "value");
 	}
 	for (guint i = 0; i < json_array_get_length (fields_url); i++) {
 		JsonObject *field = json_array_get_object_element (fields_url, i);
-		if (g_strcmp0 (get_string (field, "name"), "Target") == 0)
-			target = get_string (field, "value");
+		if (g_strcmp0 (astra_check_get_string (field, "name"), "Target") == 0)
+			target = astra_check_get_string (field, "value");
 	}
 	ck_assert_str_eq (hostname, "\\*bold\\* \\_it\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|sp\\|\\| \\\\ "
 				    "\\[x\\](https://evil.example) @" ZWSP "everyone @" ZWSP "HERE "
 				    "<" ZWSP "@123456789012345678> <" ZWSP "@&123456789012345678> <" ZWSP
 				    "#123456789012345678> <" ZWSP "t:1:R> <" ZWSP ":e:1> a < b");
 	/* the title is not markdown: only mentions are defused */
-	astra_assert_contains (get_string (first_embed (root), "title"),
+	astra_assert_contains (astra_check_get_string (first_embed (root), "title"),
 			       "*bold* _it_ ~~s~~ `c` ||sp|| \\ [x](https://evil.example) @" ZWSP "everyone");
 	ck_assert_str_eq (target, "https://intranet.example.com/log_in?a=*b*&c=~d~#x");
-	ck_assert_str_eq (get_string (first_embed (root_lines), "description"),
+	ck_assert_str_eq (astra_check_get_string (first_embed (root_lines), "description"),
 			  "\\# not a header\n\\> not a quote\n  \\- not a list\n\\-# no");
 	assert_limits (root);
 	assert_limits (root_url);
@@ -852,16 +765,8 @@ hostile_text (gsize n)
 		/* astral, and a ZWJ sequence */
 		"\xf0\x9d\x95\xb3\xf0\x9f\x8f\xb3\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x8c\x88",
 	};
-	GString *out = g_string_new (NULL);
-	gsize count = 0;
 
-	for (guint i = 0; count < n; i = (i + 1) % G_N_ELEMENTS (pieces)) {
-		for (const char *p = pieces[i]; *p != '\0' && count < n; p = g_utf8_next_char (p)) {
-			g_string_append_len (out, p, g_utf8_next_char (p) - p);
-			count++;
-		}
-	}
-	return g_string_free (out, FALSE);
+	return astra_check_cycle_text (pieces, G_N_ELEMENTS (pieces), n, 0);
 }
 
 static void
@@ -1010,18 +915,19 @@ START_TEST (test_hostile)
 {
 	AstraEventKind kind = (AstraEventKind) (_i / HOSTILE_N_VARIANTS + 1);
 	HostileVariant variant = (HostileVariant) (_i % HOSTILE_N_VARIANTS);
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_KEYS);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, TEST_FULL_KEYS);
 	g_autoptr(AstraEvent) event = hostile_event (kind, variant);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
-	g_autoptr(JsonNode) root = parse_body (request);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(AstraRequest) again = astra_check_render (plugin, event);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
 	JsonObject *embed = first_embed (root);
 
 	assert_limits (root);
 	ck_assert (g_bytes_equal (astra_request_get_body (request), astra_request_get_body (again)));
-	ck_assert_str_eq (get_string (embed, "timestamp"), astra_event_get_timestamp_string (event));
+	ck_assert_str_eq (astra_check_get_string (embed, "timestamp"),
+			  astra_event_get_timestamp_string (event));
 	if (variant == HOSTILE_LONGEST && kind == ASTRA_EVENT_KIND_TRACEROUTE_COMPLETED) {
-		const char *description = get_string (embed, "description");
+		const char *description = astra_check_get_string (embed, "description");
 		/* a cut path is whole lines and says how much is missing, inside its block */
 		ck_assert (g_str_has_prefix (description, "```\n"));
 		ck_assert (g_str_has_suffix (description, " more hops\n```"));
@@ -1029,7 +935,7 @@ START_TEST (test_hostile)
 	if (variant == HOSTILE_LONGEST &&
 	    (kind == ASTRA_EVENT_KIND_ALERT_TRIGGERED || kind == ASTRA_EVENT_KIND_SERVICE_TEST_FAILED)) {
 		/* the detail was too long, and was cut with an ellipsis */
-		ck_assert (g_str_has_suffix (get_string (embed, "description"), "\u2026"));
+		ck_assert (g_str_has_suffix (astra_check_get_string (embed, "description"), "\u2026"));
 	}
 	if (variant == HOSTILE_EMPTY && kind == ASTRA_EVENT_KIND_SERVICE_TEST_FAILED)
 		ck_assert (!json_object_has_member (embed, "description"));
@@ -1058,7 +964,7 @@ view_field (AstraEventView *view, const char *name)
 START_TEST (test_hostile_beyond_schema)
 {
 	const char *type_name = astra_check_event_types[_i];
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_KEYS);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, TEST_FULL_KEYS);
 	g_autoptr(AstraEvent) event = fixture_event (type_name);
 	g_autoptr(AstraEventView) view = astra_event_view_new (event);
 	g_autoptr(AstraRequest) request = NULL;
@@ -1088,19 +994,32 @@ START_TEST (test_hostile_beyond_schema)
 	g_free (view->detail);
 	view->detail = astra_text_sanitize (error_text, TRUE);
 	request = render_view (plugin, view);
-	root = parse_body (request);
+	root = astra_check_parse_body (request);
 	embed = first_embed (root);
 	assert_limits (root);
-	ck_assert_uint_eq (astra_utf8_length (get_string (embed, "title")), 256);
-	ck_assert (g_str_has_suffix (get_string (embed, "title"), "\u2026"));
+	ck_assert_uint_eq (astra_utf8_length (astra_check_get_string (embed, "title")), 256);
+	ck_assert (g_str_has_suffix (astra_check_get_string (embed, "title"), "\u2026"));
 }
 END_TEST
+
+/* 30 more fields of N_CHARS hostile characters each, every other one short if ALTERNATE */
+static void
+add_extra_fields (AstraEventView *view, gsize n_chars, gboolean alternate)
+{
+	for (guint i = 0; i < 30; i++) {
+		AstraViewField *field = g_new0 (AstraViewField, 1);
+		field->name = "Extra";
+		field->value = hostile_text (n_chars);
+		field->is_short = alternate && i % 2 == 0;
+		g_ptr_array_add (view->fields, field);
+	}
+}
 
 /* more and longer fields than Discord takes: shrink the description to its floor, then drop
  * trailing fields, and say so */
 START_TEST (test_budget_fields)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraEvent) event = fixture_event ("alert.triggered");
 	g_autoptr(AstraEventView) view = astra_event_view_new (event);
 	g_autoptr(AstraRequest) request = NULL;
@@ -1110,19 +1029,13 @@ START_TEST (test_budget_fields)
 	JsonArray *fields;
 	guint n_view_fields;
 
-	for (guint i = 0; i < 30; i++) {
-		AstraViewField *field = g_new0 (AstraViewField, 1);
-		field->name = "Extra";
-		field->value = hostile_text (2000);
-		field->is_short = i % 2 == 0;
-		g_ptr_array_add (view->fields, field);
-	}
+	add_extra_fields (view, 2000, TRUE);
 	n_view_fields = view->fields->len;
 	g_free (view->detail);
 	view->detail = hostile_text (100 * 1024);
 	request = render_view (plugin, view);
 	again = render_view (plugin, view);
-	root = parse_body (request);
+	root = astra_check_parse_body (request);
 	embed = first_embed (root);
 	fields = json_object_get_array_member (embed, "fields");
 	assert_limits (root);
@@ -1130,14 +1043,14 @@ START_TEST (test_budget_fields)
 
 	/* the leading fields survive, in order; the description keeps its floor */
 	ck_assert_uint_lt (json_array_get_length (fields), 25);
-	ck_assert_str_eq (get_string (json_array_get_object_element (fields, 0), "name"),
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (fields, 0), "name"),
 			  ((AstraViewField *) g_ptr_array_index (view->fields, 0))->name);
-	ck_assert_uint_ge (astra_utf8_length (get_string (embed, "description")), 1024);
+	ck_assert_uint_ge (astra_utf8_length (astra_check_get_string (embed, "description")), 1024);
 	{
 		g_autofree char *note = g_strdup_printf (" \u00b7 %u fields left out",
 							 n_view_fields - json_array_get_length (fields));
 		ck_assert (g_str_has_suffix (
-		    get_string (json_object_get_object_member (embed, "footer"), "text"), note));
+		    astra_check_get_string (json_object_get_object_member (embed, "footer"), "text"), note));
 	}
 }
 END_TEST
@@ -1145,7 +1058,7 @@ END_TEST
 /* fields alone beyond the budget, without a description to shrink first */
 START_TEST (test_budget_fields_only)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
 	g_autoptr(AstraEventView) view = astra_event_view_new (event);
 	g_autoptr(AstraRequest) request = NULL;
@@ -1155,38 +1068,34 @@ START_TEST (test_budget_fields_only)
 	guint n_view_fields;
 
 	ck_assert_ptr_null (view->detail);
-	for (guint i = 0; i < 30; i++) {
-		AstraViewField *field = g_new0 (AstraViewField, 1);
-		field->name = "Extra";
-		field->value = hostile_text (1500);
-		g_ptr_array_add (view->fields, field);
-	}
+	add_extra_fields (view, 1500, FALSE);
 	n_view_fields = view->fields->len;
 	request = render_view (plugin, view);
-	root = parse_body (request);
+	root = astra_check_parse_body (request);
 	embed = first_embed (root);
 	fields = json_object_get_array_member (embed, "fields");
 	assert_limits (root);
 	ck_assert (!json_object_has_member (embed, "description"));
 	ck_assert_uint_gt (json_array_get_length (fields), 0);
 	ck_assert_uint_lt (json_array_get_length (fields), n_view_fields);
-	ck_assert_str_eq (get_string (json_array_get_object_element (fields, 0), "name"), "Hostname");
-	astra_assert_contains (get_string (json_object_get_object_member (embed, "footer"), "text"),
-			       "left out");
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (fields, 0), "name"),
+			  "Hostname");
+	astra_assert_contains (
+	    astra_check_get_string (json_object_get_object_member (embed, "footer"), "text"), "left out");
 }
 END_TEST
 
 /* values only white space would be trimmed to nothing by Discord, and refused */
 START_TEST (test_blank_values)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraEvent) event = fixture_with ("service_test.failed", "hostname", "\" \\t \"");
 	g_autoptr(AstraEvent) event_error =
 		       fixture_with ("service_test.failed", "error", "\"\\n\\n \\u2028 \"");
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) request_error = render (plugin, event_error);
-	g_autoptr(JsonNode) root = parse_body (request);
-	g_autoptr(JsonNode) root_error = parse_body (request_error);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(AstraRequest) request_error = astra_check_render (plugin, event_error);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
+	g_autoptr(JsonNode) root_error = astra_check_parse_body (request_error);
 
 	assert_limits (root);
 	assert_limits (root_error);
@@ -1311,7 +1220,7 @@ static const ClassifyCase classify_cases[] = {
 static void
 assert_classify (const ClassifyCase *c, GBytes *body)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&discord, "url = " TEST_URL "\n");
 	g_autoptr(AstraResponse) response = astra_response_new (c->status, body);
 	AstraOutcome outcome;
 	const char *reason;

@@ -28,40 +28,18 @@ fixture_event (const char *type_name)
 	return astra_check_fixture_event (type_name, TEST_EVENT_ID);
 }
 
-/* a copy of the data of the fixture of TYPE_NAME, to change */
-static JsonObject *
-fixture_data (const char *type_name)
-{
-	g_autoptr(AstraEvent) event = fixture_event (type_name);
-	GBytes *body = astra_event_get_body (event);
-	g_autoptr(JsonNode) root = astra_json_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL);
-
-	ck_assert_ptr_nonnull (root);
-	return json_object_ref (json_object_get_object_member (json_node_get_object (root), "data"));
-}
-
-static AstraEvent *
-event_new (const char *type_name, JsonObject *data)
-{
-	g_autoptr(GError) error = NULL;
-	AstraEvent *event = astra_event_new (astra_event_kind_from_string (type_name), 1765967400, data, &error);
-
-	ck_assert_msg (event != NULL, "%s: %s", type_name, error != NULL ? error->message : "?");
-	return event;
-}
-
 /* the view of the fixture of TYPE_NAME with MEMBER set to VALUE (a string), or removed if VALUE is NULL */
 static AstraEventView *
 view_with (const char *type_name, const char *member, const char *value)
 {
-	g_autoptr(JsonObject) data = fixture_data (type_name);
+	g_autoptr(JsonObject) data = astra_check_fixture_data (type_name);
 	g_autoptr(AstraEvent) event = NULL;
 
 	if (value != NULL)
 		json_object_set_string_member (data, member, value);
 	else
 		json_object_remove_member (data, member);
-	event = event_new (type_name, data);
+	event = astra_check_event_new (type_name, data);
 	return astra_event_view_new (event);
 }
 
@@ -162,7 +140,7 @@ END_TEST
 
 START_TEST (test_view_back_online)
 {
-	g_autoptr(JsonObject) data = fixture_data ("agent.status_changed");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("agent.status_changed");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 	g_autoptr(AstraEventView) offline = NULL;
@@ -170,7 +148,7 @@ START_TEST (test_view_back_online)
 
 	json_object_set_string_member (data, "previous_status", "offline");
 	json_object_set_string_member (data, "current_status", "online");
-	event = event_new ("agent.status_changed", data);
+	event = astra_check_event_new ("agent.status_changed", data);
 	view = astra_event_view_new (event);
 	offline = astra_event_view_new (offline_event);
 
@@ -224,7 +202,7 @@ END_TEST
 /* an alert need not be about an agent */
 START_TEST (test_view_alert_without_agent)
 {
-	g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 	g_autofree char *fields = NULL;
@@ -233,7 +211,7 @@ START_TEST (test_view_alert_without_agent)
 	json_object_remove_member (data, "hostname");
 	json_object_remove_member (data, "tenant_id");
 	json_object_set_object_member (data, "labels", json_object_new ());
-	event = event_new ("alert.triggered", data);
+	event = astra_check_event_new ("alert.triggered", data);
 	view = astra_event_view_new (event);
 	fields = fields_text (view);
 
@@ -247,12 +225,12 @@ END_TEST
 
 START_TEST (test_view_alert_description)
 {
-	g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 
 	json_object_set_string_member (data, "description", "Check the uplink.\r\nThen\x01 the \u202eroute.");
-	event = event_new ("alert.triggered", data);
+	event = astra_check_event_new ("alert.triggered", data);
 	view = astra_event_view_new (event);
 	/* the detail is the description (the title has the summary): its lines kept, not its controls */
 	ck_assert (g_str_has_prefix (view->detail, "Check the uplink.\n"));
@@ -274,13 +252,13 @@ static const struct {
 
 START_TEST (test_view_traceroute)
 {
-	g_autoptr(JsonObject) data = fixture_data ("traceroute.completed");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("traceroute.completed");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 
 	json_object_set_boolean_member (data, "destination_reached", traceroute_cases[_i].reached);
 	json_object_set_boolean_member (data, "path_changed", traceroute_cases[_i].changed);
-	event = event_new ("traceroute.completed", data);
+	event = astra_check_event_new ("traceroute.completed", data);
 	view = astra_event_view_new (event);
 	ck_assert_str_eq (view->title, traceroute_cases[_i].title);
 	ck_assert_int_eq (view->tone, traceroute_cases[_i].tone);
@@ -290,12 +268,12 @@ END_TEST
 
 START_TEST (test_view_traceroute_no_hops)
 {
-	g_autoptr(JsonObject) data = fixture_data ("traceroute.completed");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("traceroute.completed");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 
 	json_object_set_array_member (data, "hops", json_array_new ());
-	event = event_new ("traceroute.completed", data);
+	event = astra_check_event_new ("traceroute.completed", data);
 	view = astra_event_view_new (event);
 	ck_assert_ptr_null (view->detail);
 }
@@ -335,13 +313,13 @@ START_TEST (test_view_minimal)
 {
 	static const char *const optional[] = {"last_seen", "version", "address", "jitter_ms", "server", "isp",
 					       "path_changed", "status_code", "response_ms", NULL};
-	g_autoptr(JsonObject) data = fixture_data (astra_check_event_types[_i]);
+	g_autoptr(JsonObject) data = astra_check_fixture_data (astra_check_event_types[_i]);
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 
 	for (guint i = 0; optional[i] != NULL; i++)
 		json_object_remove_member (data, optional[i]);
-	event = event_new (astra_check_event_types[_i], data);
+	event = astra_check_event_new (astra_check_event_types[_i], data);
 	view = astra_event_view_new (event);
 	ck_assert (view->title[0] != '\0');
 	astra_assert_not_contains (view->title, "(null)");
@@ -627,13 +605,13 @@ END_TEST
  */
 START_TEST (test_regression_alert_detail_without_summary)
 {
-	g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
 
 	json_object_set_string_member (data, "summary", "");
 	json_object_set_string_member (data, "description", "line1\nline2");
-	event = event_new ("alert.triggered", data);
+	event = astra_check_event_new ("alert.triggered", data);
 	view = astra_event_view_new (event);
 	ck_assert_str_eq (view->detail, "line1\nline2");
 }

@@ -33,8 +33,6 @@
 #define TEST_DASHBOARD "https://dash.example.net/agents/{agent_id}?tenant={tenant_id}"
 /* ids are random: a fixed one keeps what is derived from it stable */
 #define TEST_EVENT_ID "evt_01JFA3G2M8Q4X7ZKD5N0C6B1YR"
-/* 2025-12-17T10:30:00Z */
-#define TEST_TIME G_GINT64_CONSTANT (1765967400)
 
 /* PagerDuty's documented limits, and the plugin's own where PagerDuty documents none */
 #define LIMIT_EVENT_BYTES (512 * 1000)
@@ -47,108 +45,15 @@
 /* the keys of a configuration with everything on: every event type renders */
 #define KEYS_FULL "routing-key = " TEST_KEY "\nsend-info-events = true\ndashboard-url = " TEST_DASHBOARD "\n"
 
-static AstraPlugin *
-new_plugin (void)
-{
-	AstraPlugin *plugin = g_object_new (ASTRA_TYPE_PAGERDUTY_PLUGIN, NULL);
-
-	ck_assert (ASTRA_IS_PLUGIN (plugin));
-	return plugin;
-}
-
-/* configures a new plugin from KEYS, the lines of its group; NULL with ERROR if refused */
-static AstraPlugin *
-configure_keys (const char *keys, GError **error)
-{
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
-	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-	g_autofree char *text = g_strdup_printf ("[" TEST_GROUP "]\nplugin = pagerduty\n%s", keys);
-	g_autoptr(GError) error_local = NULL;
-
-	ck_assert_msg (g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &error_local), "%s",
-		       error_local != NULL ? error_local->message : "?");
-	if (!astra_plugin_configure (plugin, keyfile, TEST_GROUP, error))
-		return NULL;
-	return g_steal_pointer (&plugin);
-}
-
-static AstraPlugin *
-configure_ok (const char *keys)
-{
-	g_autoptr(GError) error = NULL;
-	AstraPlugin *plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin != NULL, "configure: %s", error != NULL ? error->message : "?");
-	return plugin;
-}
-
-/* KEYS must be refused as invalid configuration, with a message that starts with
- * the key's name (the daemon adds the file and group); returns the message */
-static char *
-configure_error (const char *keys, const char *key_name)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AstraPlugin) plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin == NULL, "accepted: %s", keys);
-	ck_assert_ptr_nonnull (error);
-	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "code %d: %s",
-		       error->code, error->message);
-	ck_assert_msg (g_str_has_prefix (error->message, key_name), "'%s' does not start with '%s'",
-		       error->message, key_name);
-	return g_strdup (error->message);
-}
-
-static AstraRequest *
-render (AstraPlugin *plugin, AstraEvent *event)
-{
-	g_autoptr(AstraRequest) request = astra_request_new ();
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_msg (astra_plugin_render (plugin, event, request, &error), "render: %s",
-		       error != NULL ? error->message : "?");
-	ck_assert_msg (astra_request_validate (request, &error), "validate: %s",
-		       error != NULL ? error->message : "?");
-	return g_steal_pointer (&request);
-}
+static const AstraCheckPlugin pagerduty = { "pagerduty", TEST_GROUP, astra_pagerduty_plugin_get_type, NULL };
 
 /* the request's body parsed back with the strict parser */
 static JsonObject *
 body_object (AstraRequest *request)
 {
-	GBytes *body = astra_request_get_body (request);
-	g_autoptr(JsonNode) root = NULL;
-	g_autoptr(GError) error = NULL;
-	const char *data;
-	gsize len = 0;
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
 
-	ck_assert_ptr_nonnull (body);
-	data = g_bytes_get_data (body, &len);
-	ck_assert_msg (g_utf8_validate (data, (gssize) len, NULL), "the body is not valid UTF-8");
-	root = astra_json_parse (data, len, &error);
-	ck_assert_msg (root != NULL, "the body is not valid JSON: %s", error != NULL ? error->message : "?");
-	ck_assert (JSON_NODE_HOLDS_OBJECT (root));
 	return json_object_ref (json_node_get_object (root));
-}
-
-static const char *
-string_member (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL, "no member %s", member);
-	ck_assert_msg (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING,
-		       "%s is not a string", member);
-	return json_node_get_string (node);
-}
-
-static JsonObject *
-object_member (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_OBJECT (node), "%s is not an object", member);
-	return json_node_get_object (node);
 }
 
 static char *
@@ -162,48 +67,22 @@ serialize_object (JsonObject *object)
 	return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
 
-/* the data of tests/events/TYPE.json, to change and build events from */
-static JsonObject *
-fixture_data (const char *type_name)
-{
-	g_autofree char *text = astra_check_fixture_text (type_name);
-	g_autoptr(JsonNode) root = astra_json_parse (text, strlen (text), NULL);
-
-	ck_assert_ptr_nonnull (root);
-	return json_object_ref (json_object_get_object_member (json_node_get_object (root), "data"));
-}
-
-static AstraEvent *
-new_event (const char *type_name, JsonObject *data)
-{
-	g_autoptr(GError) error = NULL;
-	AstraEvent *event =
-	    astra_event_new (astra_event_kind_from_string (type_name), TEST_TIME, data, &error);
-
-	ck_assert_msg (event != NULL, "%s: %s", type_name, error != NULL ? error->message : "?");
-	return event;
-}
-
 /* configuration */
 
 START_TEST (test_config_keys)
 {
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
-	const char *const *keys = astra_plugin_get_config_keys (plugin);
+	g_autoptr(AstraPlugin) plugin = astra_check_plugin_new (&pagerduty);
+	static const char *const expected[] = { "routing-key",      "routing-key-file", "url",
+						"send-info-events", "dashboard-url",    NULL };
 
-	ck_assert_ptr_nonnull (keys);
-	ck_assert_uint_eq (g_strv_length ((GStrv) keys), 5);
-	ck_assert (g_strv_contains (keys, "routing-key"));
-	ck_assert (g_strv_contains (keys, "routing-key-file"));
-	ck_assert (g_strv_contains (keys, "url"));
-	ck_assert (g_strv_contains (keys, "send-info-events"));
-	ck_assert (g_strv_contains (keys, "dashboard-url"));
+	astra_check_assert_config_keys (plugin, expected);
 }
 END_TEST
 
 START_TEST (test_routing_key_required)
 {
-	g_autofree char *msg = configure_error ("url = " TEST_URL "\n", "routing-key");
+	g_autofree char *msg =
+	    astra_check_configure_error (&pagerduty, "url = " TEST_URL "\n", "routing-key");
 
 	astra_assert_contains (msg, "required");
 }
@@ -211,7 +90,7 @@ END_TEST
 
 START_TEST (test_routing_key_empty)
 {
-	g_autofree char *msg = configure_error ("routing-key =\n", "routing-key");
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, "routing-key =\n", "routing-key");
 
 	astra_assert_contains (msg, "empty");
 }
@@ -219,12 +98,13 @@ END_TEST
 
 START_TEST (test_routing_key_inline)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("alert.triggered", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonObject) body = body_object (request);
 
-	ck_assert_str_eq (string_member (body, "routing_key"), TEST_KEY);
+	ck_assert_str_eq (astra_check_get_string (body, "routing_key"), TEST_KEY);
 	/* the default endpoint */
 	ck_assert_str_eq (astra_request_get_url (request), TEST_DEFAULT_URL);
 }
@@ -233,22 +113,23 @@ END_TEST
 START_TEST (test_routing_key_file)
 {
 	/* the final newline editors add is not part of the key */
-	g_autofree char *path = astra_check_tmp_write ("oncall.key", TEST_KEY "\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("routing-key-file = %s\n", path);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+	g_autofree char *keys =
+	    astra_check_secret_file_keys ("routing-key", "oncall.key", TEST_KEY "\n", 0600, NULL);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, keys);
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("alert.triggered", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonObject) body = body_object (request);
 
-	ck_assert_str_eq (string_member (body, "routing_key"), TEST_KEY);
+	ck_assert_str_eq (astra_check_get_string (body, "routing_key"), TEST_KEY);
 }
 END_TEST
 
 START_TEST (test_routing_key_file_readable_by_others)
 {
-	g_autofree char *path = astra_check_tmp_write ("oncall.key", TEST_KEY "\n", 0644);
-	g_autofree char *keys = g_strdup_printf ("routing-key-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys, "routing-key-file");
+	g_autofree char *path = NULL;
+	g_autofree char *keys =
+	    astra_check_secret_file_keys ("routing-key", "oncall.key", TEST_KEY "\n", 0644, &path);
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "routing-key-file");
 
 	astra_assert_contains (msg, path);
 	astra_assert_contains (msg, "readable by others");
@@ -260,7 +141,7 @@ START_TEST (test_routing_key_file_missing)
 {
 	g_autofree char *path = astra_check_tmp_path ("nothing-here");
 	g_autofree char *keys = g_strdup_printf ("routing-key-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys, "routing-key-file");
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "routing-key-file");
 
 	astra_assert_contains (msg, path);
 }
@@ -268,9 +149,8 @@ END_TEST
 
 START_TEST (test_routing_key_file_empty)
 {
-	g_autofree char *path = astra_check_tmp_write ("oncall.key", "\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("routing-key-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys, "routing-key-file");
+	g_autofree char *keys = astra_check_secret_file_keys ("routing-key", "oncall.key", "\n", 0600, NULL);
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "routing-key-file");
 
 	astra_assert_contains (msg, "empty");
 }
@@ -278,9 +158,10 @@ END_TEST
 
 START_TEST (test_routing_key_and_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("oncall.key", TEST_KEY "\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("routing-key = " TEST_KEY "\nrouting-key-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys, "routing-key");
+	g_autofree char *file_keys =
+	    astra_check_secret_file_keys ("routing-key", "oncall.key", TEST_KEY "\n", 0600, NULL);
+	g_autofree char *keys = g_strconcat ("routing-key = " TEST_KEY "\n", file_keys, NULL);
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "routing-key");
 
 	astra_assert_contains (msg, "both");
 	astra_assert_not_contains (msg, TEST_KEY);
@@ -301,7 +182,7 @@ static const char *const bad_routing_keys[] = {
 START_TEST (test_routing_key_invalid)
 {
 	g_autofree char *keys = g_strdup_printf ("routing-key = %s\n", bad_routing_keys[_i]);
-	g_autofree char *msg = configure_error (keys, "routing-key");
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "routing-key");
 
 	astra_assert_contains (msg, "32");
 	astra_assert_not_contains (msg, "S3CR3T");
@@ -310,10 +191,9 @@ END_TEST
 
 START_TEST (test_routing_key_file_invalid)
 {
-	g_autofree char *path =
-	    astra_check_tmp_write ("oncall.key", "S3CR3Tacc04764012d7bfb002500d5d\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("routing-key-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys, "routing-key-file");
+	g_autofree char *keys = astra_check_secret_file_keys (
+	    "routing-key", "oncall.key", "S3CR3Tacc04764012d7bfb002500d5d\n", 0600, NULL);
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "routing-key-file");
 
 	astra_assert_contains (msg, "32");
 	astra_assert_not_contains (msg, "S3CR3T");
@@ -322,17 +202,17 @@ END_TEST
 
 START_TEST (test_url_override)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\nurl = " TEST_URL "\n");
-	g_autoptr(AstraEvent) event = astra_check_fixture_event ("alert.triggered", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *url = astra_check_configured_url (
+	    &pagerduty, "routing-key = " TEST_KEY "\nurl = " TEST_URL "\n", "alert.triggered");
 
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
+	ck_assert_str_eq (url, TEST_URL);
 }
 END_TEST
 
 START_TEST (test_url_empty)
 {
-	g_autofree char *msg = configure_error ("routing-key = " TEST_KEY "\nurl =\n", "url");
+	g_autofree char *msg =
+	    astra_check_configure_error (&pagerduty, "routing-key = " TEST_KEY "\nurl =\n", "url");
 
 	astra_assert_contains (msg, "empty");
 }
@@ -354,7 +234,7 @@ static const char *const bad_urls[] = {
 START_TEST (test_url_invalid)
 {
 	g_autofree char *keys = g_strdup_printf ("routing-key = " TEST_KEY "\nurl = %s\n", bad_urls[_i]);
-	g_autofree char *msg = configure_error (keys, "url");
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "url");
 
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "events.example.com");
@@ -373,7 +253,7 @@ START_TEST (test_send_info_events)
 										  "\nsend-info-events = %s\n",
 										  cases[i].value)
 							       : g_strdup ("routing-key = " TEST_KEY "\n");
-		g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, keys);
 		g_autoptr(AstraEvent) event =
 			       astra_check_fixture_event ("speedtest.completed", TEST_EVENT_ID);
 		g_autoptr(AstraRequest) request = astra_request_new ();
@@ -394,7 +274,7 @@ START_TEST (test_send_info_events_invalid)
 	for (guint i = 0; i < G_N_ELEMENTS (values); i++) {
 		g_autofree char *keys =
 		    g_strdup_printf ("routing-key = " TEST_KEY "\nsend-info-events = %s\n", values[i]);
-		g_autofree char *msg = configure_error (keys, "send-info-events");
+		g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "send-info-events");
 
 		astra_assert_contains (msg, "true or false");
 	}
@@ -413,7 +293,7 @@ START_TEST (test_dashboard_url_valid)
 	for (guint i = 0; i < G_N_ELEMENTS (templates); i++) {
 		g_autofree char *keys =
 		    g_strdup_printf ("routing-key = " TEST_KEY "\ndashboard-url = %s\n", templates[i]);
-		g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, keys);
 	}
 }
 END_TEST
@@ -431,7 +311,7 @@ START_TEST (test_dashboard_url_invalid)
 {
 	g_autofree char *keys =
 	    g_strdup_printf ("routing-key = " TEST_KEY "\ndashboard-url = %s\n", bad_dashboards[_i]);
-	g_autofree char *msg = configure_error (keys, "dashboard-url");
+	g_autofree char *msg = astra_check_configure_error (&pagerduty, keys, "dashboard-url");
 
 	astra_assert_not_contains (msg, "D4SH");
 }
@@ -439,8 +319,8 @@ END_TEST
 
 START_TEST (test_dashboard_url_empty)
 {
-	g_autofree char *msg =
-	    configure_error ("routing-key = " TEST_KEY "\ndashboard-url =\n", "dashboard-url");
+	g_autofree char *msg = astra_check_configure_error (
+	    &pagerduty, "routing-key = " TEST_KEY "\ndashboard-url =\n", "dashboard-url");
 
 	astra_assert_contains (msg, "empty");
 }
@@ -449,7 +329,8 @@ END_TEST
 /* a refused configuration leaves a configured plugin as it was */
 START_TEST (test_configure_again)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\nurl = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY
+									       "\nurl = " TEST_URL "\n");
 	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("alert.triggered", TEST_EVENT_ID);
@@ -457,7 +338,7 @@ START_TEST (test_configure_again)
 
 	g_key_file_set_value (keyfile, TEST_GROUP, "routing-key", "short");
 	ck_assert (!astra_plugin_configure (plugin, keyfile, TEST_GROUP, &error));
-	request = render (plugin, event);
+	request = astra_check_render (plugin, event);
 	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
 }
 END_TEST
@@ -473,7 +354,7 @@ START_TEST (test_example_config)
 	g_autofree char *key_path = astra_check_tmp_write ("pagerduty.key", TEST_KEY "\n", 0600);
 	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
+	g_autoptr(AstraPlugin) plugin = astra_check_plugin_new (&pagerduty);
 	g_auto(GStrv) groups = NULL;
 	g_auto(GStrv) keys = NULL;
 	g_autofree char *plugin_name = NULL;
@@ -509,25 +390,18 @@ END_TEST
 START_TEST (test_render_golden)
 {
 	const char *type_name = astra_check_event_types[_i];
-	g_autoptr(AstraPlugin) plugin = configure_ok (KEYS_FULL);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, KEYS_FULL);
 	g_autoptr(AstraEvent) event = astra_check_fixture_event (type_name, TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
+	g_autofree char *text = NULL;
+	g_autoptr(AstraRequest) request = astra_check_render_stable (plugin, event, &text);
 	g_autofree char *user_agent =
 	    g_strdup_printf ("astra-alerts/%s (pagerduty)", astra_version_string ());
-	g_autofree char *text = astra_check_request_to_text (request);
-	g_autofree char *text_again = astra_check_request_to_text (again);
 	g_autofree char *golden = g_strdup_printf ("%s.http", type_name);
 	g_autoptr(JsonObject) body = body_object (request);
 
-	ck_assert_str_eq (astra_request_get_method (request), "POST");
-	ck_assert_str_eq (astra_request_get_url (request), TEST_DEFAULT_URL);
-	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
-	ck_assert_str_eq (astra_request_get_header (request, "User-Agent"), user_agent);
+	astra_check_assert_post_json (request, TEST_DEFAULT_URL, user_agent);
 	/* no auth header: the routing key is in the body */
 	ck_assert_ptr_null (astra_request_get_header (request, "Authorization"));
-	/* a plain function of the event and the configuration */
-	ck_assert_str_eq (text, text_again);
 	astra_check_assert_golden ("pagerduty", golden, text);
 }
 END_TEST
@@ -564,47 +438,49 @@ static const struct {
 
 START_TEST (test_lifecycle)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (KEYS_FULL);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, KEYS_FULL);
 	g_autoptr(AstraEvent) event =
 		       astra_check_fixture_event (lifecycle_cases[_i].type_name, TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonObject) body = body_object (request);
 	JsonObject *payload;
 	JsonArray *links;
 	g_autofree char *details = NULL;
 	g_autofree char *data = NULL;
 
-	ck_assert_str_eq (string_member (body, "event_action"), lifecycle_cases[_i].action);
-	ck_assert_str_eq (string_member (body, "dedup_key"), lifecycle_cases[_i].dedup_key);
+	ck_assert_str_eq (astra_check_get_string (body, "event_action"), lifecycle_cases[_i].action);
+	ck_assert_str_eq (astra_check_get_string (body, "dedup_key"), lifecycle_cases[_i].dedup_key);
 	if (lifecycle_cases[_i].severity == NULL) {
 		/* resolve: the minimal form, nothing else */
 		ck_assert_uint_eq (json_object_get_size (body), 3);
 		return;
 	}
-	payload = object_member (body, "payload");
-	ck_assert_str_eq (string_member (payload, "summary"), lifecycle_cases[_i].summary);
-	ck_assert_str_eq (string_member (payload, "severity"), lifecycle_cases[_i].severity);
-	ck_assert_str_eq (string_member (payload, "source"), "server-01");
-	ck_assert_str_eq (string_member (payload, "timestamp"), astra_event_get_timestamp_string (event));
-	ck_assert_str_eq (string_member (payload, "group"), "tenant-abc");
-	ck_assert_str_eq (string_member (payload, "class"), lifecycle_cases[_i].type_name);
+	payload = astra_check_get_object (body, "payload");
+	ck_assert_str_eq (astra_check_get_string (payload, "summary"), lifecycle_cases[_i].summary);
+	ck_assert_str_eq (astra_check_get_string (payload, "severity"), lifecycle_cases[_i].severity);
+	ck_assert_str_eq (astra_check_get_string (payload, "source"), "server-01");
+	ck_assert_str_eq (astra_check_get_string (payload, "timestamp"),
+			  astra_event_get_timestamp_string (event));
+	ck_assert_str_eq (astra_check_get_string (payload, "group"), "tenant-abc");
+	ck_assert_str_eq (astra_check_get_string (payload, "class"), lifecycle_cases[_i].type_name);
 	if (lifecycle_cases[_i].component != NULL)
-		ck_assert_str_eq (string_member (payload, "component"), lifecycle_cases[_i].component);
+		ck_assert_str_eq (astra_check_get_string (payload, "component"),
+				  lifecycle_cases[_i].component);
 	else
 		ck_assert (!json_object_has_member (payload, "component"));
 	/* the whole event data, as the event has it */
-	details = serialize_object (object_member (payload, "custom_details"));
+	details = serialize_object (astra_check_get_object (payload, "custom_details"));
 	data = serialize_object (astra_event_get_data (event));
 	ck_assert_str_eq (details, data);
 
 	links = json_object_get_array_member (body, "links");
 	ck_assert_uint_eq (json_array_get_length (links), 1);
-	ck_assert_str_eq (string_member (json_array_get_object_element (links, 0), "href"),
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (links, 0), "href"),
 			  "https://dash.example.net/agents/agent-123?tenant=tenant-abc");
-	ck_assert_str_eq (string_member (json_array_get_object_element (links, 0), "text"),
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (links, 0), "text"),
 			  "View in dashboard");
-	ck_assert_str_eq (string_member (body, "client"), "astra-alerts");
-	ck_assert_str_eq (string_member (body, "client_url"),
+	ck_assert_str_eq (astra_check_get_string (body, "client"), "astra-alerts");
+	ck_assert_str_eq (astra_check_get_string (body, "client_url"),
 			  "https://dash.example.net/agents/agent-123?tenant=tenant-abc");
 }
 END_TEST
@@ -612,14 +488,15 @@ END_TEST
 /* without a dashboard there is no link; the client is still named */
 START_TEST (test_no_dashboard)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("agent.status_changed", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonObject) body = body_object (request);
 
 	ck_assert (!json_object_has_member (body, "links"));
 	ck_assert (!json_object_has_member (body, "client_url"));
-	ck_assert_str_eq (string_member (body, "client"), "astra-alerts");
+	ck_assert_str_eq (astra_check_get_string (body, "client"), "astra-alerts");
 }
 END_TEST
 
@@ -628,7 +505,8 @@ static const char *const info_types[] = { "agent.registered", "speedtest.complet
 /* PagerDuty pages people: informational events are declined by default */
 START_TEST (test_info_declined)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	g_autoptr(AstraEvent) event = astra_check_fixture_event (info_types[_i], TEST_EVENT_ID);
 	g_autoptr(AstraRequest) request = astra_request_new ();
 	g_autoptr(GError) error = NULL;
@@ -643,30 +521,32 @@ END_TEST
 /* sent when asked for: a key per event, the same on every retry of that event */
 START_TEST (test_info_dedup_key_per_event)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (KEYS_FULL);
-	g_autoptr(JsonObject) data = fixture_data (info_types[_i]);
-	g_autoptr(AstraEvent) first = new_event (info_types[_i], data);
-	g_autoptr(AstraEvent) second = new_event (info_types[_i], data);
-	g_autoptr(AstraRequest) request1 = render (plugin, first);
-	g_autoptr(AstraRequest) request1_again = render (plugin, first);
-	g_autoptr(AstraRequest) request2 = render (plugin, second);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, KEYS_FULL);
+	g_autoptr(JsonObject) data = astra_check_fixture_data (info_types[_i]);
+	g_autoptr(AstraEvent) first = astra_check_event_new (info_types[_i], data);
+	g_autoptr(AstraEvent) second = astra_check_event_new (info_types[_i], data);
+	g_autoptr(AstraRequest) request1 = astra_check_render (plugin, first);
+	g_autoptr(AstraRequest) request1_again = astra_check_render (plugin, first);
+	g_autoptr(AstraRequest) request2 = astra_check_render (plugin, second);
 	g_autoptr(JsonObject) body1 = body_object (request1);
 	g_autoptr(JsonObject) body1_again = body_object (request1_again);
 	g_autoptr(JsonObject) body2 = body_object (request2);
 
-	ck_assert_str_eq (string_member (body1, "dedup_key"), astra_event_get_id (first));
-	ck_assert_str_eq (string_member (body1_again, "dedup_key"), astra_event_get_id (first));
-	ck_assert_str_eq (string_member (body2, "dedup_key"), astra_event_get_id (second));
-	ck_assert_str_ne (string_member (body1, "dedup_key"), string_member (body2, "dedup_key"));
-	ck_assert_str_eq (string_member (object_member (body1, "payload"), "severity"), "info");
+	ck_assert_str_eq (astra_check_get_string (body1, "dedup_key"), astra_event_get_id (first));
+	ck_assert_str_eq (astra_check_get_string (body1_again, "dedup_key"), astra_event_get_id (first));
+	ck_assert_str_eq (astra_check_get_string (body2, "dedup_key"), astra_event_get_id (second));
+	ck_assert_str_ne (astra_check_get_string (body1, "dedup_key"),
+			  astra_check_get_string (body2, "dedup_key"));
+	ck_assert_str_eq (astra_check_get_string (astra_check_get_object (body1, "payload"), "severity"),
+			  "info");
 }
 END_TEST
 
 /* offline opens the incident, online closes the same one */
 START_TEST (test_status_online_resolves)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (KEYS_FULL);
-	g_autoptr(JsonObject) data = fixture_data ("agent.status_changed");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&pagerduty, KEYS_FULL);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("agent.status_changed");
 	g_autoptr(AstraEvent) offline = NULL;
 	g_autoptr(AstraEvent) online = NULL;
 	g_autoptr(AstraRequest) trigger = NULL;
@@ -674,14 +554,14 @@ START_TEST (test_status_online_resolves)
 	g_autoptr(JsonObject) trigger_body = NULL;
 	GBytes *body;
 
-	offline = new_event ("agent.status_changed", data);
+	offline = astra_check_event_new ("agent.status_changed", data);
 	json_object_set_string_member (data, "previous_status", "offline");
 	json_object_set_string_member (data, "current_status", "online");
-	online = new_event ("agent.status_changed", data);
-	trigger = render (plugin, offline);
-	resolve = render (plugin, online);
+	online = astra_check_event_new ("agent.status_changed", data);
+	trigger = astra_check_render (plugin, offline);
+	resolve = astra_check_render (plugin, online);
 	trigger_body = body_object (trigger);
-	ck_assert_str_eq (string_member (trigger_body, "event_action"), "trigger");
+	ck_assert_str_eq (astra_check_get_string (trigger_body, "event_action"), "trigger");
 
 	/* exactly the documented minimal form, keys in this order */
 	body = astra_request_get_body (resolve);
@@ -695,17 +575,18 @@ END_TEST
 /* the same alert_id from trigger to resolve */
 START_TEST (test_alert_resolve_same_key)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	g_autoptr(AstraEvent) triggered = astra_check_fixture_event ("alert.triggered", "evt_a");
 	g_autoptr(AstraEvent) resolved = astra_check_fixture_event ("alert.resolved", "evt_b");
-	g_autoptr(AstraRequest) r1 = render (plugin, triggered);
-	g_autoptr(AstraRequest) r2 = render (plugin, resolved);
+	g_autoptr(AstraRequest) r1 = astra_check_render (plugin, triggered);
+	g_autoptr(AstraRequest) r2 = astra_check_render (plugin, resolved);
 	g_autoptr(JsonObject) b1 = body_object (r1);
 	g_autoptr(JsonObject) b2 = body_object (r2);
 
-	ck_assert_str_eq (string_member (b1, "event_action"), "trigger");
-	ck_assert_str_eq (string_member (b2, "event_action"), "resolve");
-	ck_assert_str_eq (string_member (b1, "dedup_key"), string_member (b2, "dedup_key"));
+	ck_assert_str_eq (astra_check_get_string (b1, "event_action"), "trigger");
+	ck_assert_str_eq (astra_check_get_string (b2, "event_action"), "resolve");
+	ck_assert_str_eq (astra_check_get_string (b1, "dedup_key"), astra_check_get_string (b2, "dedup_key"));
 }
 END_TEST
 
@@ -713,19 +594,22 @@ END_TEST
 START_TEST (test_alert_severity)
 {
 	static const char *const severities[] = { "info", "warning", "error", "critical" };
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 
 	for (guint i = 0; i < G_N_ELEMENTS (severities); i++) {
-		g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
+		g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
 		g_autoptr(AstraEvent) event = NULL;
 		g_autoptr(AstraRequest) request = NULL;
 		g_autoptr(JsonObject) body = NULL;
 
 		json_object_set_string_member (data, "severity", severities[i]);
-		event = new_event ("alert.triggered", data);
-		request = render (plugin, event);
+		event = astra_check_event_new ("alert.triggered", data);
+		request = astra_check_render (plugin, event);
 		body = body_object (request);
-		ck_assert_str_eq (string_member (object_member (body, "payload"), "severity"), severities[i]);
+		ck_assert_str_eq (
+		    astra_check_get_string (astra_check_get_object (body, "payload"), "severity"),
+		    severities[i]);
 	}
 }
 END_TEST
@@ -733,8 +617,9 @@ END_TEST
 /* the hostname, else the agent id, else ourselves */
 START_TEST (test_source_fallback)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
-	g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
 	g_autoptr(AstraEvent) no_host = NULL;
 	g_autoptr(AstraEvent) blank_host = NULL;
 	g_autoptr(AstraEvent) nobody = NULL;
@@ -746,26 +631,29 @@ START_TEST (test_source_fallback)
 	g_autoptr(JsonObject) b3 = NULL;
 
 	json_object_remove_member (data, "hostname");
-	no_host = new_event ("alert.triggered", data);
+	no_host = astra_check_event_new ("alert.triggered", data);
 	/* nothing left once control and bidi characters are gone */
 	json_object_set_string_member (data, "hostname", "\x01\u202e \t");
-	blank_host = new_event ("alert.triggered", data);
+	blank_host = astra_check_event_new ("alert.triggered", data);
 	json_object_remove_member (data, "hostname");
 	json_object_remove_member (data, "agent_id");
 	json_object_remove_member (data, "tenant_id");
-	nobody = new_event ("alert.triggered", data);
+	nobody = astra_check_event_new ("alert.triggered", data);
 
-	r1 = render (plugin, no_host);
-	r2 = render (plugin, blank_host);
-	r3 = render (plugin, nobody);
+	r1 = astra_check_render (plugin, no_host);
+	r2 = astra_check_render (plugin, blank_host);
+	r3 = astra_check_render (plugin, nobody);
 	b1 = body_object (r1);
 	b2 = body_object (r2);
 	b3 = body_object (r3);
-	ck_assert_str_eq (string_member (object_member (b1, "payload"), "source"), "agent-123");
-	ck_assert_str_eq (string_member (object_member (b2, "payload"), "source"), "agent-123");
-	ck_assert_str_eq (string_member (object_member (b3, "payload"), "source"), "astra-alerts");
+	ck_assert_str_eq (astra_check_get_string (astra_check_get_object (b1, "payload"), "source"),
+			  "agent-123");
+	ck_assert_str_eq (astra_check_get_string (astra_check_get_object (b2, "payload"), "source"),
+			  "agent-123");
+	ck_assert_str_eq (astra_check_get_string (astra_check_get_object (b3, "payload"), "source"),
+			  "astra-alerts");
 	/* no tenant, no group */
-	ck_assert (!json_object_has_member (object_member (b3, "payload"), "group"));
+	ck_assert (!json_object_has_member (astra_check_get_object (b3, "payload"), "group"));
 }
 END_TEST
 
@@ -788,22 +676,14 @@ static const struct {
 	{ "x\xf0\x9f\x98\x80", 128, "a", 10, TRUE },
 };
 
-static char *
-repeat (const char *unit, guint n)
-{
-	GString *str = g_string_new (NULL);
-
-	for (guint i = 0; i < n; i++)
-		g_string_append (str, unit);
-	return g_string_free (str, FALSE);
-}
-
 START_TEST (test_dedup_key_long)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
-	g_autoptr(JsonObject) data = fixture_data ("agent.status_changed");
-	g_autofree char *tenant = repeat (dedup_cases[_i].tenant_unit, dedup_cases[_i].tenant_len);
-	g_autofree char *agent = repeat (dedup_cases[_i].agent_unit, dedup_cases[_i].agent_len);
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("agent.status_changed");
+	g_autofree char *tenant =
+	    astra_check_repeat (dedup_cases[_i].tenant_unit, dedup_cases[_i].tenant_len);
+	g_autofree char *agent = astra_check_repeat (dedup_cases[_i].agent_unit, dedup_cases[_i].agent_len);
 	g_autofree char *full = NULL;
 	g_autofree char *digest = NULL;
 	g_autoptr(AstraEvent) offline = NULL;
@@ -818,17 +698,17 @@ START_TEST (test_dedup_key_long)
 	json_object_set_string_member (data, "tenant_id", tenant);
 	json_object_set_string_member (data, "agent_id", agent);
 	full = g_strdup_printf ("%s/%s/status", tenant, agent);
-	offline = new_event ("agent.status_changed", data);
+	offline = astra_check_event_new ("agent.status_changed", data);
 	json_object_set_string_member (data, "previous_status", "offline");
 	json_object_set_string_member (data, "current_status", "online");
-	online = new_event ("agent.status_changed", data);
-	r1 = render (plugin, offline);
-	r2 = render (plugin, online);
+	online = astra_check_event_new ("agent.status_changed", data);
+	r1 = astra_check_render (plugin, offline);
+	r2 = astra_check_render (plugin, online);
 	b1 = body_object (r1);
 	b2 = body_object (r2);
-	key = string_member (b1, "dedup_key");
+	key = astra_check_get_string (b1, "dedup_key");
 
-	ck_assert_str_eq (key, string_member (b2, "dedup_key"));
+	ck_assert_str_eq (key, astra_check_get_string (b2, "dedup_key"));
 	ck_assert_uint_le (strlen (key), LIMIT_DEDUP_KEY);
 	ck_assert_uint_le (astra_utf8_length (key), LIMIT_DEDUP_KEY);
 	ck_assert (g_utf8_validate (key, -1, NULL));
@@ -849,10 +729,11 @@ END_TEST
 /* alert ids may be 256 characters: one too many for PagerDuty */
 START_TEST (test_dedup_key_alert_id)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
-	g_autofree char *id255 = repeat ("a", 255);
-	g_autofree char *id256 = repeat ("a", 256);
-	g_autoptr(JsonObject) data = fixture_data ("alert.resolved");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
+	g_autofree char *id255 = astra_check_repeat ("a", 255);
+	g_autofree char *id256 = astra_check_repeat ("a", 256);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.resolved");
 	g_autoptr(AstraEvent) e255 = NULL;
 	g_autoptr(AstraEvent) e256 = NULL;
 	g_autoptr(AstraRequest) r255 = NULL;
@@ -861,33 +742,34 @@ START_TEST (test_dedup_key_alert_id)
 	g_autoptr(JsonObject) b256 = NULL;
 
 	json_object_set_string_member (data, "alert_id", id255);
-	e255 = new_event ("alert.resolved", data);
+	e255 = astra_check_event_new ("alert.resolved", data);
 	json_object_set_string_member (data, "alert_id", id256);
-	e256 = new_event ("alert.resolved", data);
-	r255 = render (plugin, e255);
-	r256 = render (plugin, e256);
+	e256 = astra_check_event_new ("alert.resolved", data);
+	r255 = astra_check_render (plugin, e255);
+	r256 = astra_check_render (plugin, e256);
 	b255 = body_object (r255);
 	b256 = body_object (r256);
-	ck_assert_str_eq (string_member (b255, "dedup_key"), id255);
-	ck_assert_uint_eq (strlen (string_member (b256, "dedup_key")), LIMIT_DEDUP_KEY);
-	ck_assert_ptr_nonnull (strchr (string_member (b256, "dedup_key"), '#'));
+	ck_assert_str_eq (astra_check_get_string (b255, "dedup_key"), id255);
+	ck_assert_uint_eq (strlen (astra_check_get_string (b256, "dedup_key")), LIMIT_DEDUP_KEY);
+	ck_assert_ptr_nonnull (strchr (astra_check_get_string (b256, "dedup_key"), '#'));
 }
 END_TEST
 
 /* a dashboard link that would be too long is left out, never cut */
 START_TEST (test_link_too_long)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &pagerduty,
 	    "routing-key = " TEST_KEY "\ndashboard-url = https://dash.example.net/?s={summary}\n");
-	g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
-	g_autofree char *summary = repeat ("\xf0\x9f\x98\x80", 1000);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
+	g_autofree char *summary = astra_check_repeat ("\xf0\x9f\x98\x80", 1000);
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraRequest) request = NULL;
 	g_autoptr(JsonObject) body = NULL;
 
 	json_object_set_string_member (data, "summary", summary);
-	event = new_event ("alert.triggered", data);
-	request = render (plugin, event);
+	event = astra_check_event_new ("alert.triggered", data);
+	request = astra_check_render (plugin, event);
 	body = body_object (request);
 	ck_assert (!json_object_has_member (body, "links"));
 	ck_assert (!json_object_has_member (body, "client_url"));
@@ -897,7 +779,7 @@ END_TEST
 /* a plugin the daemon never configured refuses to render rather than send without a key */
 START_TEST (test_render_unconfigured)
 {
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
+	g_autoptr(AstraPlugin) plugin = astra_check_plugin_new (&pagerduty);
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("alert.triggered", TEST_EVENT_ID);
 	g_autoptr(AstraRequest) request = astra_request_new ();
 	g_autoptr(GError) error = NULL;
@@ -926,11 +808,7 @@ static const char *const hostile_units[] = {
 static char *
 hostile_text (gsize n_chars)
 {
-	GString *str = g_string_new (NULL);
-
-	for (gsize i = 0; i < n_chars; i++)
-		g_string_append (str, hostile_units[i % G_N_ELEMENTS (hostile_units)]);
-	return g_string_free (str, FALSE);
+	return astra_check_cycle_text (hostile_units, G_N_ELEMENTS (hostile_units), n_chars, 0);
 }
 
 /* the schema's limit on most strings */
@@ -1065,32 +943,17 @@ hostile_data (const char *type_name, HostileVariant variant, gboolean resolved_s
 		json_object_set_string_member (data, "error_detail", error_100k);
 	}
 	if (variant == HOSTILE_HUGE_BLOB) {
-		g_autofree char *blob = repeat ("b", 600 * 1000);
+		g_autofree char *blob = astra_check_repeat ("b", 600 * 1000);
 		json_object_set_string_member (data, "blob", blob);
 	}
 	if (variant == HOSTILE_MANY_MEMBERS) {
-		g_autofree char *controls = repeat ("\x01", 1024);
+		g_autofree char *controls = astra_check_repeat ("\x01", 1024);
 		for (guint i = 0; i < 700; i++) {
 			g_autofree char *name = g_strdup_printf ("extra_%03u", i);
 			json_object_set_string_member (data, name, controls);
 		}
 	}
 	return g_steal_pointer (&data);
-}
-
-/* a line people read: no control characters (not even a newline), no bidi controls */
-static void
-assert_clean_line (const char *what, const char *str)
-{
-	ck_assert_msg (g_utf8_validate (str, -1, NULL), "%s: invalid UTF-8", what);
-	for (const char *p = str; *p != '\0'; p = g_utf8_next_char (p)) {
-		gunichar c = g_utf8_get_char (p);
-		ck_assert_msg (c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f),
-			       "%s: control character U+%04X", what, c);
-		ck_assert_msg (!(c >= 0x202a && c <= 0x202e) && !(c >= 0x2066 && c <= 0x2069) &&
-				   c != 0x200e && c != 0x200f,
-			       "%s: bidi control U+%04X", what, c);
-	}
 }
 
 static void
@@ -1102,11 +965,11 @@ assert_short_member (JsonObject *payload, const char *member, gboolean required)
 		ck_assert_msg (!required, "no %s", member);
 		return;
 	}
-	value = string_member (payload, member);
+	value = astra_check_get_string (payload, member);
 	ck_assert_msg (value[0] != '\0', "%s is empty", member);
 	ck_assert_msg (astra_utf8_length (value) <= LIMIT_SHORT, "%s has %zu characters", member,
 		       astra_utf8_length (value));
-	assert_clean_line (member, value);
+	astra_check_assert_clean_text (member, value, FALSE);
 }
 
 /* every limit of the rendered event; returns the parsed body */
@@ -1114,8 +977,8 @@ static JsonObject *
 assert_within_limits (AstraRequest *request, AstraEvent *event)
 {
 	g_autoptr(JsonObject) body = body_object (request);
-	const char *action = string_member (body, "event_action");
-	const char *key = string_member (body, "dedup_key");
+	const char *action = astra_check_get_string (body, "event_action");
+	const char *key = astra_check_get_string (body, "dedup_key");
 	const char *severity;
 	const char *summary;
 	JsonObject *payload;
@@ -1123,7 +986,7 @@ assert_within_limits (AstraRequest *request, AstraEvent *event)
 	ck_assert_msg (g_bytes_get_size (astra_request_get_body (request)) <= LIMIT_EVENT_BYTES,
 		       "the event has %zu bytes", g_bytes_get_size (astra_request_get_body (request)));
 	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
-	ck_assert_str_eq (string_member (body, "routing_key"), TEST_KEY);
+	ck_assert_str_eq (astra_check_get_string (body, "routing_key"), TEST_KEY);
 	ck_assert_msg (key[0] != '\0', "empty dedup_key");
 	ck_assert_msg (strlen (key) <= LIMIT_DEDUP_KEY, "dedup_key has %zu bytes", strlen (key));
 	ck_assert_msg (astra_utf8_length (key) <= LIMIT_DEDUP_KEY, "dedup_key has %zu characters",
@@ -1134,24 +997,25 @@ assert_within_limits (AstraRequest *request, AstraEvent *event)
 		return g_steal_pointer (&body);
 	}
 	ck_assert_str_eq (action, "trigger");
-	payload = object_member (body, "payload");
-	summary = string_member (payload, "summary");
+	payload = astra_check_get_object (body, "payload");
+	summary = astra_check_get_string (payload, "summary");
 	ck_assert_msg (summary[0] != '\0', "empty summary");
 	ck_assert_msg (astra_utf8_length (summary) <= LIMIT_SUMMARY, "summary has %zu characters",
 		       astra_utf8_length (summary));
-	assert_clean_line ("summary", summary);
+	astra_check_assert_clean_text ("summary", summary, FALSE);
 	assert_short_member (payload, "source", TRUE);
 	assert_short_member (payload, "component", FALSE);
 	assert_short_member (payload, "group", FALSE);
 	assert_short_member (payload, "class", TRUE);
-	ck_assert_str_eq (string_member (payload, "class"), astra_event_get_type_name (event));
-	severity = string_member (payload, "severity");
+	ck_assert_str_eq (astra_check_get_string (payload, "class"), astra_event_get_type_name (event));
+	severity = astra_check_get_string (payload, "severity");
 	ck_assert_msg (
 	    g_strv_contains ((const char *const[]){ "critical", "error", "warning", "info", NULL }, severity),
 	    "severity %s", severity);
-	ck_assert_str_eq (string_member (payload, "timestamp"), astra_event_get_timestamp_string (event));
-	object_member (payload, "custom_details");
-	ck_assert_str_eq (string_member (body, "client"), "astra-alerts");
+	ck_assert_str_eq (astra_check_get_string (payload, "timestamp"),
+			  astra_event_get_timestamp_string (event));
+	astra_check_get_object (payload, "custom_details");
+	ck_assert_str_eq (astra_check_get_string (body, "client"), "astra-alerts");
 	if (json_object_has_member (body, "links")) {
 		JsonArray *links = json_object_get_array_member (body, "links");
 		const char *href;
@@ -1159,11 +1023,11 @@ assert_within_limits (AstraRequest *request, AstraEvent *event)
 		g_autoptr(GError) error = NULL;
 
 		ck_assert_uint_eq (json_array_get_length (links), 1);
-		href = string_member (json_array_get_object_element (links, 0), "href");
+		href = astra_check_get_string (json_array_get_object_element (links, 0), "href");
 		ck_assert_uint_le (strlen (href), LIMIT_LINK);
 		astra_request_set_url (probe, href);
 		ck_assert_msg (astra_request_validate (probe, &error), "link: %s", error->message);
-		ck_assert_str_eq (string_member (body, "client_url"), href);
+		ck_assert_str_eq (astra_check_get_string (body, "client_url"), href);
 	} else {
 		ck_assert (!json_object_has_member (body, "client_url"));
 	}
@@ -1176,12 +1040,13 @@ START_TEST (test_hostile)
 {
 	const char *type_name = astra_check_event_types[_i / HOSTILE_N_VARIANTS];
 	HostileVariant variant = _i % HOSTILE_N_VARIANTS;
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\nsend-info-events = true\n"
-						       "dashboard-url = " HOSTILE_DASHBOARD "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &pagerduty, "routing-key = " TEST_KEY "\nsend-info-events = true\n"
+			"dashboard-url = " HOSTILE_DASHBOARD "\n");
 	g_autoptr(JsonObject) data = hostile_data (type_name, variant, FALSE);
-	g_autoptr(AstraEvent) event = new_event (type_name, data);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
+	g_autoptr(AstraEvent) event = astra_check_event_new (type_name, data);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+	g_autoptr(AstraRequest) again = astra_check_render (plugin, event);
 	g_autoptr(JsonObject) body = assert_within_limits (request, event);
 	JsonObject *details;
 
@@ -1189,7 +1054,7 @@ START_TEST (test_hostile)
 	ck_assert (g_bytes_equal (astra_request_get_body (request), astra_request_get_body (again)));
 	if (!json_object_has_member (body, "payload"))
 		return;
-	details = object_member (object_member (body, "payload"), "custom_details");
+	details = astra_check_get_object (astra_check_get_object (body, "payload"), "custom_details");
 	switch (variant) {
 	case HOSTILE_MAXIMAL:
 	case HOSTILE_MINIMAL: {
@@ -1204,9 +1069,9 @@ START_TEST (test_hostile)
 		/* cut: the note first, then the data with long strings cut */
 		g_autoptr(GList) members = json_object_get_members (details);
 		ck_assert_str_eq (members->data, "astra_truncated");
-		astra_assert_contains (string_member (details, "astra_truncated"), "512 KB");
-		ck_assert_uint_eq (astra_utf8_length (string_member (details, "blob")), 1024);
-		ck_assert (g_str_has_suffix (string_member (details, "blob"), "\u2026"));
+		astra_assert_contains (astra_check_get_string (details, "astra_truncated"), "512 KB");
+		ck_assert_uint_eq (astra_utf8_length (astra_check_get_string (details, "blob")), 1024);
+		ck_assert (g_str_has_suffix (astra_check_get_string (details, "blob"), "\u2026"));
 		break;
 	}
 	case HOSTILE_MANY_MEMBERS: {
@@ -1226,16 +1091,17 @@ END_TEST
 /* the recovery events under the same input */
 START_TEST (test_hostile_resolve)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	HostileVariant variant = _i % HOSTILE_N_VARIANTS;
 	gboolean status = _i < HOSTILE_N_VARIANTS;
 	const char *type_name = status ? "agent.status_changed" : "alert.resolved";
 	g_autoptr(JsonObject) data = hostile_data (type_name, variant, TRUE);
-	g_autoptr(AstraEvent) event = new_event (type_name, data);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraEvent) event = astra_check_event_new (type_name, data);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonObject) body = assert_within_limits (request, event);
 
-	ck_assert_str_eq (string_member (body, "event_action"), "resolve");
+	ck_assert_str_eq (astra_check_get_string (body, "event_action"), "resolve");
 }
 END_TEST
 
@@ -1249,7 +1115,8 @@ START_TEST (test_hostile_hostname_refused)
 	g_autoptr(AstraEvent) event = NULL;
 
 	json_object_set_string_member (data, "hostname", hostname);
-	event = astra_event_new (astra_event_kind_from_string (type_name), TEST_TIME, data, &error);
+	event =
+	    astra_event_new (astra_event_kind_from_string (type_name), ASTRA_CHECK_EVENT_TIME, data, &error);
 	ck_assert_ptr_null (event);
 	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA));
 	astra_assert_contains (error->message, "hostname");
@@ -1262,14 +1129,7 @@ END_TEST
 	"{\"status\":\"invalid event\",\"message\":\"Event object is invalid\",\"errors\":[\"Length of "     \
 	"'routing_key' is incorrect (should be 32 characters)\"]}"
 
-static const struct {
-	guint status;
-	const char *body;        /* NULL: none */
-	const char *retry_after; /* the header, or NULL */
-	AstraOutcome outcome;
-	double expected_after; /* negative: none */
-	const char *reason;    /* the exact reason; NULL: none */
-} classify_cases[] = {
+static const AstraCheckClassifyCase classify_cases[] = {
 	/* delivered */
 	{ 202,
 	  "{\"status\":\"success\",\"message\":\"Event "
@@ -1343,46 +1203,20 @@ static const struct {
 	{ 422, NULL, NULL, ASTRA_OUTCOME_FAILED, -1, NULL },
 };
 
-static AstraResponse *
-new_response (guint status, const char *body)
-{
-	g_autoptr(GBytes) bytes = body != NULL ? g_bytes_new (body, strlen (body)) : NULL;
-
-	return astra_response_new (status, bytes);
-}
-
 START_TEST (test_classify)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
-	g_autoptr(AstraResponse) response =
-		       new_response (classify_cases[_i].status, classify_cases[_i].body);
-	AstraOutcome outcome;
-	double after;
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 
-	if (classify_cases[_i].retry_after != NULL)
-		astra_response_set_header (response, "Retry-After", classify_cases[_i].retry_after);
-	outcome = astra_plugin_classify (plugin, response);
-	ck_assert_msg (outcome == classify_cases[_i].outcome, "HTTP %u: expected %s, got %s",
-		       classify_cases[_i].status, astra_outcome_to_string (classify_cases[_i].outcome),
-		       astra_outcome_to_string (outcome));
-	after = astra_response_get_retry_after (response);
-	if (classify_cases[_i].expected_after < 0)
-		ck_assert_msg (after < 0, "HTTP %u: expected no delay, got %f", classify_cases[_i].status,
-			       after);
-	else
-		ck_assert_msg (after == classify_cases[_i].expected_after, "HTTP %u: expected %f s, got %f",
-			       classify_cases[_i].status, classify_cases[_i].expected_after, after);
-	if (classify_cases[_i].reason != NULL)
-		ck_assert_str_eq (astra_response_get_reason (response), classify_cases[_i].reason);
-	else
-		ck_assert_ptr_null (astra_response_get_reason (response));
+	astra_check_assert_classify (plugin, &classify_cases[_i]);
 }
 END_TEST
 
 /* hostile 400 bodies: a short clean reason, never a crash */
 START_TEST (test_classify_hostile)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	g_autoptr(GPtrArray) bodies = g_ptr_array_new_with_free_func (g_free);
 
 	/* ten thousand errors of a thousand hostile characters */
@@ -1410,18 +1244,18 @@ START_TEST (test_classify_hostile)
 	}
 	/* nested deeper than the parser goes */
 	{
-		g_autofree char *open = repeat ("[", 10000);
+		g_autofree char *open = astra_check_repeat ("[", 10000);
 		g_ptr_array_add (bodies, g_strdup_printf ("{\"errors\":%s", open));
 	}
 	/* larger than any answer PagerDuty gives: not even parsed */
 	{
-		g_autofree char *padding = repeat (" ", 70 * 1024);
+		g_autofree char *padding = astra_check_repeat (" ", 70 * 1024);
 		g_ptr_array_add (
 		    bodies, g_strdup_printf ("{\"status\":\"invalid event\",\"errors\":[\"x\"]}%s", padding));
 	}
 	/* the routing key, split by control characters, and late in a long error */
 	{
-		g_autofree char *pad = repeat ("x ", 250);
+		g_autofree char *pad = astra_check_repeat ("x ", 250);
 		g_ptr_array_add (bodies, g_strdup ("{\"status\":\"invalid event\",\"errors\":[\"key "
 						   "e93facc0\\u000147640\\u001b12d7bfb002500d5d1a6\"]}"));
 		g_ptr_array_add (bodies, g_strdup_printf ("{\"status\":\"invalid event\",\"errors\":[\"%s"
@@ -1435,7 +1269,8 @@ START_TEST (test_classify_hostile)
 	g_ptr_array_add (bodies, g_strdup ("{\"status\":\"invalid event\",\"errors\":[\"\xff\xfe\"]}"));
 
 	for (guint i = 0; i < bodies->len; i++) {
-		g_autoptr(AstraResponse) response = new_response (400, g_ptr_array_index (bodies, i));
+		g_autoptr(AstraResponse) response =
+			       astra_check_response_new (400, g_ptr_array_index (bodies, i));
 		const char *reason;
 
 		ck_assert_int_eq (astra_plugin_classify (plugin, response), ASTRA_OUTCOME_FAILED);
@@ -1443,7 +1278,7 @@ START_TEST (test_classify_hostile)
 		ck_assert_ptr_nonnull (reason);
 		ck_assert_msg (astra_utf8_length (reason) <= LIMIT_REASON,
 			       "body %u: reason has %zu characters", i, astra_utf8_length (reason));
-		assert_clean_line ("reason", reason);
+		astra_check_assert_clean_text ("reason", reason, FALSE);
 		ck_assert (g_str_has_prefix (reason, "invalid event") || i == 1);
 		/* not even a part of the key */
 		astra_assert_not_contains (reason, "e93facc0");
@@ -1455,11 +1290,12 @@ END_TEST
 /* a delivered or failed answer never asks for a delay */
 START_TEST (test_classify_retry_after_ignored)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("routing-key = " TEST_KEY "\n");
+	g_autoptr(AstraPlugin) plugin =
+		       astra_check_configure_ok (&pagerduty, "routing-key = " TEST_KEY "\n");
 	static const guint statuses[] = { 202, 400, 404 };
 
 	for (guint i = 0; i < G_N_ELEMENTS (statuses); i++) {
-		g_autoptr(AstraResponse) response = new_response (statuses[i], NULL);
+		g_autoptr(AstraResponse) response = astra_check_response_new (statuses[i], NULL);
 
 		astra_response_set_header (response, "Retry-After", "7");
 		astra_plugin_classify (plugin, response);

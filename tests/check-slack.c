@@ -44,83 +44,15 @@
 
 /* the plugin */
 
-static AstraPlugin *
-configure_keys (const char *keys, GError **error)
-{
-	g_autoptr(AstraPlugin) plugin = g_object_new (ASTRA_TYPE_SLACK_PLUGIN, NULL);
-	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-	g_autofree char *text = g_strdup_printf ("[" TEST_GROUP "]\nplugin = slack\n%s", keys);
-	g_autoptr(GError) error_local = NULL;
-
-	ck_assert_msg (g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &error_local), "%s",
-		       error_local != NULL ? error_local->message : "?");
-	if (!astra_plugin_configure (plugin, keyfile, TEST_GROUP, error))
-		return NULL;
-	return g_steal_pointer (&plugin);
-}
-
-static AstraPlugin *
-configure_ok (const char *keys)
-{
-	g_autoptr(GError) error = NULL;
-	AstraPlugin *plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin != NULL, "configure: %s", error != NULL ? error->message : "?");
-	return plugin;
-}
-
-/* KEYS must be refused as invalid configuration; returns the message */
-static char *
-configure_error (const char *keys)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AstraPlugin) plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin == NULL, "accepted: %s", keys);
-	ck_assert_ptr_nonnull (error);
-	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "code %d: %s", error->code,
-		       error->message);
-	return g_strdup (error->message);
-}
-
-static AstraRequest *
-render (AstraPlugin *plugin, AstraEvent *event)
-{
-	g_autoptr(AstraRequest) request = astra_request_new ();
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_msg (astra_plugin_render (plugin, event, request, &error), "render: %s",
-		       error != NULL ? error->message : "?");
-	ck_assert_msg (astra_request_validate (request, &error), "validate: %s", error != NULL ? error->message : "?");
-	return g_steal_pointer (&request);
-}
-
-/* the body of REQUEST, which must be valid UTF-8 JSON */
-static JsonNode *
-parse_body (AstraRequest *request)
-{
-	GBytes *body = astra_request_get_body (request);
-	g_autoptr(GError) error = NULL;
-	const char *data;
-	gsize len = 0;
-	JsonNode *root;
-
-	ck_assert_ptr_nonnull (body);
-	data = g_bytes_get_data (body, &len);
-	ck_assert_msg (g_utf8_validate (data, (gssize) len, NULL), "the body is not valid UTF-8");
-	root = astra_json_parse (data, len, &error);
-	ck_assert_msg (root != NULL, "the body is not valid JSON: %s", error != NULL ? error->message : "?");
-	ck_assert (JSON_NODE_HOLDS_OBJECT (root));
-	return root;
-}
+static const AstraCheckPlugin slack = { "slack", TEST_GROUP, astra_slack_plugin_get_type, NULL };
 
 /* renders EVENT and parses the body */
 static JsonNode *
 render_json (AstraPlugin *plugin, AstraEvent *event)
 {
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 
-	return parse_body (request);
+	return astra_check_parse_body (request);
 }
 
 static AstraEvent *
@@ -129,48 +61,7 @@ fixture_event (const char *type_name)
 	return astra_check_fixture_event (type_name, TEST_EVENT_ID);
 }
 
-/* a copy of the data of the fixture of TYPE_NAME, to change */
-static JsonObject *
-fixture_data (const char *type_name)
-{
-	g_autoptr(AstraEvent) event = fixture_event (type_name);
-	GBytes *body = astra_event_get_body (event);
-	g_autoptr(JsonNode) root = astra_json_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL);
-
-	ck_assert_ptr_nonnull (root);
-	return json_object_ref (json_object_get_object_member (json_node_get_object (root), "data"));
-}
-
-static AstraEvent *
-event_new (const char *type_name, JsonObject *data)
-{
-	g_autoptr(GError) error = NULL;
-	AstraEvent *event = astra_event_new (astra_event_kind_from_string (type_name), 1765967400, data, &error);
-
-	ck_assert_msg (event != NULL, "%s: %s", type_name, error != NULL ? error->message : "?");
-	return event;
-}
-
 /* the payload's shape */
-
-static const char *
-get_string (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING,
-		       "%s is not a string", member);
-	return json_node_get_string (node);
-}
-
-static JsonArray *
-get_array (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_ARRAY (node), "%s is not an array", member);
-	return json_node_get_array (node);
-}
 
 static JsonObject *
 get_object_element (JsonArray *array, guint i)
@@ -184,13 +75,13 @@ get_object_element (JsonArray *array, guint i)
 static JsonArray *
 top_blocks (JsonNode *root)
 {
-	return get_array (json_node_get_object (root), "blocks");
+	return astra_check_get_array (json_node_get_object (root), "blocks");
 }
 
 static JsonObject *
 attachment (JsonNode *root)
 {
-	JsonArray *attachments = get_array (json_node_get_object (root), "attachments");
+	JsonArray *attachments = astra_check_get_array (json_node_get_object (root), "attachments");
 
 	ck_assert_uint_eq (json_array_get_length (attachments), 1);
 	return get_object_element (attachments, 0);
@@ -199,25 +90,7 @@ attachment (JsonNode *root)
 static JsonArray *
 attachment_blocks (JsonNode *root)
 {
-	return get_array (attachment (root), "blocks");
-}
-
-/* no character a chat client would act on or be fooled by */
-static void
-assert_clean_text (const char *text, gboolean newlines_allowed)
-{
-	ck_assert_msg (g_utf8_validate (text, -1, NULL), "not valid UTF-8");
-	for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p)) {
-		gunichar c = g_utf8_get_char (p);
-
-		if (c == '\n' && newlines_allowed)
-			continue;
-		ck_assert_msg (c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f), "control character U+%04X in '%s'",
-			       c, text);
-		ck_assert_msg (!(c >= 0x202a && c <= 0x202e) && !(c >= 0x2066 && c <= 0x2069) && c != 0x200e &&
-				   c != 0x200f,
-			       "bidi control U+%04X", c);
-	}
+	return astra_check_get_array (attachment (root), "blocks");
 }
 
 /* every <…> sequence in a mrkdwn TEXT is one the plugin wrote: the configured
@@ -268,8 +141,8 @@ typedef struct {
 static void
 check_text_object (JsonObject *object, gsize max_chars, PayloadCheck *check, gboolean plain_only)
 {
-	const char *type = get_string (object, "type");
-	const char *text = get_string (object, "text");
+	const char *type = astra_check_get_string (object, "type");
+	const char *text = astra_check_get_string (object, "text");
 	gsize len = astra_utf8_length (text);
 
 	ck_assert_msg (len > 0, "an empty %s text object", type);
@@ -277,12 +150,12 @@ check_text_object (JsonObject *object, gsize max_chars, PayloadCheck *check, gbo
 	ck_assert_msg (len <= max_chars, "%s text of %zu characters (limit %zu)", type, len, max_chars);
 	if (plain_only || g_strcmp0 (type, "plain_text") == 0) {
 		ck_assert_str_eq (type, "plain_text");
-		assert_clean_text (text, FALSE);
+		astra_check_assert_clean_text (type, text, FALSE);
 	} else {
 		ck_assert_str_eq (type, "mrkdwn");
 		/* no auto-linking of what the data holds */
 		ck_assert (json_object_get_boolean_member_with_default (object, "verbatim", FALSE));
-		assert_clean_text (text, TRUE);
+		astra_check_assert_clean_text (type, text, TRUE);
 		assert_mrkdwn_safe (text, check->mention, check->dashboard_prefix);
 	}
 	check->blocks_text += len;
@@ -291,7 +164,7 @@ check_text_object (JsonObject *object, gsize max_chars, PayloadCheck *check, gbo
 static void
 check_block (JsonObject *block, PayloadCheck *check)
 {
-	const char *type = get_string (block, "type");
+	const char *type = astra_check_get_string (block, "type");
 
 	check->n_blocks++;
 	if (g_strcmp0 (type, "header") == 0) {
@@ -312,7 +185,7 @@ check_block (JsonObject *block, PayloadCheck *check)
 				check_text_object (get_object_element (array, i), SLACK_FIELD_MAX, check, FALSE);
 		}
 	} else if (g_strcmp0 (type, "context") == 0) {
-		JsonArray *elements = get_array (block, "elements");
+		JsonArray *elements = astra_check_get_array (block, "elements");
 		guint n = json_array_get_length (elements);
 
 		ck_assert (n >= 1 && n <= SLACK_CONTEXT_ELEMENTS_MAX);
@@ -332,32 +205,33 @@ check_payload (JsonNode *root, const char *mention, const char *dashboard_prefix
 	JsonArray *blocks = top_blocks (root);
 	JsonArray *inner;
 	JsonObject *att;
-	const char *text = get_string (object, "text");
+	const char *text = astra_check_get_string (object, "text");
 	const char *color;
 
 	/* the notification text is always there, within Slack's message limit */
 	ck_assert (text[0] != '\0');
 	ck_assert_uint_le (astra_utf8_length (text), SLACK_MESSAGE_TEXT_MAX);
-	assert_clean_text (text, FALSE);
+	astra_check_assert_clean_text ("text", text, FALSE);
 	assert_mrkdwn_safe (text, mention, NULL);
 
 	ck_assert_uint_ge (json_array_get_length (blocks), 1);
-	ck_assert_str_eq (get_string (get_object_element (blocks, 0), "type"), "header");
+	ck_assert_str_eq (astra_check_get_string (get_object_element (blocks, 0), "type"), "header");
 	for (guint i = 0; i < json_array_get_length (blocks); i++)
 		check_block (get_object_element (blocks, i), &check);
 
 	/* one attachment, for the colour bar: a colour and blocks, nothing else */
 	att = attachment (root);
 	ck_assert_uint_eq (json_object_get_size (att), 2);
-	color = get_string (att, "color");
+	color = astra_check_get_string (att, "color");
 	ck_assert_msg (g_regex_match_simple ("^#[0-9A-F]{6}$", color, 0, 0), "colour %s", color);
 	inner = attachment_blocks (root);
 	ck_assert_uint_ge (json_array_get_length (inner), 1);
 	for (guint i = 0; i < json_array_get_length (inner); i++)
 		check_block (get_object_element (inner, i), &check);
 	/* the context line (time and type) closes the attachment */
-	ck_assert_str_eq (get_string (get_object_element (inner, json_array_get_length (inner) - 1), "type"),
-			  "context");
+	ck_assert_str_eq (
+	    astra_check_get_string (get_object_element (inner, json_array_get_length (inner) - 1), "type"),
+	    "context");
 
 	ck_assert_uint_le (check.n_blocks, SLACK_BLOCKS_MAX);
 	ck_assert_msg (check.blocks_text <= SLACK_BLOCKS_TEXT_BUDGET, "%zu characters in blocks", check.blocks_text);
@@ -405,63 +279,49 @@ payload_texts (JsonNode *root)
 
 START_TEST (test_config_keys)
 {
-	g_autoptr(AstraPlugin) plugin = g_object_new (ASTRA_TYPE_SLACK_PLUGIN, NULL);
-	const char *const *keys = astra_plugin_get_config_keys (plugin);
+	g_autoptr(AstraPlugin) plugin = astra_check_plugin_new (&slack);
 
-	ck_assert_ptr_nonnull (keys);
-	ck_assert_uint_eq (g_strv_length ((GStrv) keys), 4);
-	ck_assert (g_strv_contains (keys, "url"));
-	ck_assert (g_strv_contains (keys, "url-file"));
-	ck_assert (g_strv_contains (keys, "mention"));
-	ck_assert (g_strv_contains (keys, "dashboard-url"));
+	astra_check_assert_config_keys (
+	    plugin, (const char *const[]){ "url", "url-file", "mention", "dashboard-url", NULL });
 }
 END_TEST
 
 START_TEST (test_url_required)
 {
-	g_autofree char *msg = configure_error ("mention = <!here>\n");
-
-	ck_assert (g_str_has_prefix (msg, "url"));
+	g_autofree char *msg = astra_check_configure_error (&slack, "mention = <!here>\n", "url");
 }
 END_TEST
 
 START_TEST (test_url_empty)
 {
-	g_autofree char *msg = configure_error ("url =\n");
-
-	ck_assert (g_str_has_prefix (msg, "url"));
+	g_autofree char *msg = astra_check_configure_error (&slack, "url =\n", "url");
 }
 END_TEST
 
 START_TEST (test_url_inline)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_PLAIN_CONFIG);
-	g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *url = astra_check_configured_url (&slack, TEST_PLAIN_CONFIG, "agent.registered");
 
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
+	ck_assert_str_eq (url, TEST_URL);
 }
 END_TEST
 
 START_TEST (test_url_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
-	g_autoptr(AstraEvent) event = fixture_event ("agent.registered");
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *keys = astra_check_secret_file_keys (
+	    "url", "url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0600, NULL);
+	g_autofree char *url = astra_check_configured_url (&slack, keys, "agent.registered");
 
-	ck_assert_str_eq (astra_request_get_url (request), "https://hooks.slack.com/services/T1/B1/FILESECRET");
+	ck_assert_str_eq (url, "https://hooks.slack.com/services/T1/B1/FILESECRET");
 }
 END_TEST
 
 START_TEST (test_url_file_readable_by_others)
 {
-	g_autofree char *path = astra_check_tmp_write ("url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0644);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *keys = astra_check_secret_file_keys (
+	    "url", "url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0644, NULL);
+	g_autofree char *msg = astra_check_configure_error (&slack, keys, "url-file");
 
-	ck_assert (g_str_has_prefix (msg, "url-file"));
 	astra_assert_contains (msg, "readable by others");
 	astra_assert_not_contains (msg, "FILESECRET");
 }
@@ -469,9 +329,10 @@ END_TEST
 
 START_TEST (test_url_and_url_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("url = " TEST_URL "\nurl-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *file_keys = astra_check_secret_file_keys (
+	    "url", "url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0600, NULL);
+	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", file_keys, NULL);
+	g_autofree char *msg = astra_check_configure_error (&slack, keys, NULL);
 
 	astra_assert_contains (msg, "both");
 }
@@ -490,9 +351,8 @@ static const char *const bad_url_cases[] = {
 START_TEST (test_url_invalid)
 {
 	g_autofree char *keys = g_strdup_printf ("url = %s\n", bad_url_cases[_i]);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *msg = astra_check_configure_error (&slack, keys, "url: ");
 
-	ck_assert (g_str_has_prefix (msg, "url: "));
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "hooks.slack.com");
 }
@@ -513,16 +373,17 @@ static const struct {
 START_TEST (test_mention_valid)
 {
 	g_autofree char *keys = g_strdup_printf (TEST_PLAIN_CONFIG "mention = %s\n", good_mentions[_i].value);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, keys);
 	g_autoptr(AstraEvent) event = fixture_event ("agent.status_changed");
 	g_autoptr(JsonNode) root = render_json (plugin, event);
 	g_autofree char *text = g_strdup_printf ("%s Agent offline: server-01", good_mentions[_i].normalized);
 	JsonObject *mention_block = get_object_element (top_blocks (root), 1);
 
 	/* in the notification, and where people see it */
-	ck_assert_str_eq (get_string (json_node_get_object (root), "text"), text);
-	ck_assert_str_eq (get_string (json_object_get_object_member (mention_block, "text"), "text"),
-			  good_mentions[_i].normalized);
+	ck_assert_str_eq (astra_check_get_string (json_node_get_object (root), "text"), text);
+	ck_assert_str_eq (
+	    astra_check_get_string (json_object_get_object_member (mention_block, "text"), "text"),
+	    good_mentions[_i].normalized);
 	check_payload (root, good_mentions[_i].normalized, NULL);
 }
 END_TEST
@@ -554,16 +415,15 @@ static const char *const bad_mentions[] = {
 START_TEST (test_mention_invalid)
 {
 	g_autofree char *keys = g_strdup_printf (TEST_PLAIN_CONFIG "mention = %s\n", bad_mentions[_i]);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *msg = astra_check_configure_error (&slack, keys, "mention: ");
 
-	ck_assert_msg (g_str_has_prefix (msg, "mention: "), "%s", msg);
 	astra_assert_not_contains (msg, "XXXXSECRET");
 }
 END_TEST
 
 START_TEST (test_dashboard_url_valid)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_CONFIG);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_FULL_CONFIG);
 	g_autoptr(AstraEvent) event = fixture_event ("service_test.failed");
 	g_autoptr(JsonNode) root = render_json (plugin, event);
 	g_autofree char *texts = payload_texts (root);
@@ -586,9 +446,7 @@ static const char *const bad_dashboard_urls[] = {
 START_TEST (test_dashboard_url_invalid)
 {
 	g_autofree char *keys = g_strdup_printf (TEST_PLAIN_CONFIG "dashboard-url = %s\n", bad_dashboard_urls[_i]);
-	g_autofree char *msg = configure_error (keys);
-
-	ck_assert_msg (g_str_has_prefix (msg, "dashboard-url: "), "%s", msg);
+	g_autofree char *msg = astra_check_configure_error (&slack, keys, "dashboard-url: ");
 }
 END_TEST
 
@@ -596,24 +454,16 @@ END_TEST
 
 START_TEST (test_render_golden)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_CONFIG);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_FULL_CONFIG);
 	g_autoptr(AstraEvent) event = fixture_event (astra_check_event_types[_i]);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
-	g_autofree char *text = astra_check_request_to_text (request);
-	g_autofree char *text_again = astra_check_request_to_text (again);
+	g_autofree char *text = NULL;
+	g_autoptr(AstraRequest) request = astra_check_render_stable (plugin, event, &text);
 	g_autofree char *golden = g_strdup_printf ("%s.http", astra_check_event_types[_i]);
 	g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s (slack)", astra_version_string ());
-	g_autoptr(JsonNode) root = parse_body (request);
+	g_autoptr(JsonNode) root = astra_check_parse_body (request);
 
-	ck_assert_str_eq (astra_request_get_method (request), "POST");
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
-	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
-	ck_assert_str_eq (astra_request_get_header (request, "User-Agent"), user_agent);
+	astra_check_assert_post_json (request, TEST_URL, user_agent);
 	check_payload (root, TEST_MENTION, "https://netmon.example.com/agents/");
-
-	/* a plain function of the event and the configuration */
-	ck_assert_str_eq (text, text_again);
 	astra_check_assert_golden ("slack", golden, text);
 }
 END_TEST
@@ -637,8 +487,8 @@ G_STATIC_ASSERT (G_N_ELEMENTS (render_cases) == ASTRA_CHECK_N_EVENT_TYPES);
 /* the header says what happened, the bar has the state's colour, the mention only for critical problems */
 START_TEST (test_render_content)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_CONFIG);
-	g_autoptr(AstraPlugin) plain = configure_ok (TEST_PLAIN_CONFIG);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_FULL_CONFIG);
+	g_autoptr(AstraPlugin) plain = astra_check_configure_ok (&slack, TEST_PLAIN_CONFIG);
 	g_autoptr(AstraEvent) event = fixture_event (render_cases[_i].type);
 	g_autoptr(JsonNode) root = render_json (plugin, event);
 	g_autoptr(JsonNode) plain_root = render_json (plain, event);
@@ -651,24 +501,28 @@ START_TEST (test_render_content)
 	JsonObject *header = get_object_element (blocks, 0);
 	JsonObject *last = get_object_element (inner, json_array_get_length (inner) - 1);
 
-	ck_assert_str_eq (get_string (json_object_get_object_member (header, "text"), "text"), render_cases[_i].title);
-	ck_assert_str_eq (get_string (attachment (root), "color"), render_cases[_i].color);
+	ck_assert_str_eq (astra_check_get_string (json_object_get_object_member (header, "text"), "text"),
+			  render_cases[_i].title);
+	ck_assert_str_eq (astra_check_get_string (attachment (root), "color"), render_cases[_i].color);
 	expected_text = render_cases[_i].mentioned ? g_strdup_printf ("<!here> %s", render_cases[_i].title)
 						   : g_strdup (render_cases[_i].title);
-	ck_assert_str_eq (get_string (json_node_get_object (root), "text"), expected_text);
+	ck_assert_str_eq (astra_check_get_string (json_node_get_object (root), "text"), expected_text);
 	ck_assert_uint_eq (json_array_get_length (blocks), render_cases[_i].mentioned ? 2 : 1);
 
 	/* the event time (in the reader's time zone) and type */
 	context = g_strdup_printf ("<!date^%" G_GINT64_FORMAT "^{date_num} {time_secs}|%s> \u00b7 `%s`",
 				   astra_event_get_timestamp (event), astra_event_get_timestamp_string (event),
 				   render_cases[_i].type);
-	ck_assert_str_eq (get_string (get_object_element (get_array (last, "elements"), 0), "text"), context);
+	ck_assert_str_eq (
+	    astra_check_get_string (get_object_element (astra_check_get_array (last, "elements"), 0), "text"),
+	    context);
 
 	/* the link only when configured, the mention never without */
 	astra_assert_contains (texts, "|Open dashboard>");
 	astra_assert_not_contains (plain_texts, "Open dashboard");
 	astra_assert_not_contains (plain_texts, "<!here>");
-	ck_assert_str_eq (get_string (json_node_get_object (plain_root), "text"), render_cases[_i].title);
+	ck_assert_str_eq (astra_check_get_string (json_node_get_object (plain_root), "text"),
+			  render_cases[_i].title);
 	check_payload (plain_root, NULL, NULL);
 }
 END_TEST
@@ -676,8 +530,8 @@ END_TEST
 /* the fields that matter, as people read them */
 START_TEST (test_render_fields)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_PLAIN_CONFIG);
-	g_autoptr(JsonObject) data = fixture_data ("alert.resolved");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_PLAIN_CONFIG);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.resolved");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(JsonNode) root = NULL;
 	JsonArray *inner;
@@ -687,26 +541,32 @@ START_TEST (test_render_fields)
 	JsonObject *detail;
 
 	json_object_set_string_member (data, "description", "Back under 200 ms\nfor 5 minutes & more.");
-	event = event_new ("alert.resolved", data);
+	event = astra_check_event_new ("alert.resolved", data);
 	root = render_json (plugin, event);
 	inner = attachment_blocks (root);
-	fields = get_array (get_object_element (inner, 0), "fields");
-	more = get_array (get_object_element (inner, 1), "fields");
+	fields = astra_check_get_array (get_object_element (inner, 0), "fields");
+	more = astra_check_get_array (get_object_element (inner, 1), "fields");
 	labels = json_object_get_object_member (get_object_element (inner, 2), "text");
 	detail = json_object_get_object_member (get_object_element (inner, 3), "text");
 
 	/* 11 short fields: two sections, at most 10 in each */
 	ck_assert_uint_eq (json_array_get_length (fields), 10);
-	ck_assert_str_eq (get_string (get_object_element (fields, 0), "text"), "*Rule*\nhigh-latency");
-	ck_assert_str_eq (get_string (get_object_element (fields, 2), "text"), "*Value*\n71.2 (&gt; 200)");
-	ck_assert_str_eq (get_string (get_object_element (fields, 5), "text"), "*Hostname*\nserver-01");
+	ck_assert_str_eq (astra_check_get_string (get_object_element (fields, 0), "text"),
+			  "*Rule*\nhigh-latency");
+	ck_assert_str_eq (astra_check_get_string (get_object_element (fields, 2), "text"),
+			  "*Value*\n71.2 (&gt; 200)");
+	ck_assert_str_eq (astra_check_get_string (get_object_element (fields, 5), "text"),
+			  "*Hostname*\nserver-01");
 	ck_assert_uint_eq (json_array_get_length (more), 1);
-	ck_assert_str_eq (get_string (get_object_element (more, 0), "text"), "*Duration*\n1440 s");
+	ck_assert_str_eq (astra_check_get_string (get_object_element (more, 0), "text"),
+			  "*Duration*\n1440 s");
 	/* the labels are long: a section of their own */
-	ck_assert_str_eq (get_string (labels, "text"), "*Labels*\nagent_id=agent-123, target=8.8.8.8");
+	ck_assert_str_eq (astra_check_get_string (labels, "text"),
+			  "*Labels*\nagent_id=agent-123, target=8.8.8.8");
 	/* the description, with the lines it has (the header says the summary) */
-	ck_assert_str_eq (get_string (detail, "text"), "Back under 200 ms\nfor 5 minutes &amp; more.");
-	ck_assert_str_eq (get_string (get_object_element (inner, 4), "type"), "context");
+	ck_assert_str_eq (astra_check_get_string (detail, "text"),
+			  "Back under 200 ms\nfor 5 minutes &amp; more.");
+	ck_assert_str_eq (astra_check_get_string (get_object_element (inner, 4), "type"), "context");
 	ck_assert_uint_eq (json_array_get_length (inner), 5);
 }
 END_TEST
@@ -714,7 +574,7 @@ END_TEST
 /* a detail that only repeats the header is left out */
 START_TEST (test_render_no_repeated_detail)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_PLAIN_CONFIG);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_PLAIN_CONFIG);
 	g_autoptr(AstraEvent) event = fixture_event ("alert.triggered");
 	g_autoptr(AstraEvent) failed = fixture_event ("service_test.failed");
 	g_autoptr(JsonNode) root = render_json (plugin, event);
@@ -730,14 +590,15 @@ END_TEST
 
 START_TEST (test_render_traceroute_code_block)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_PLAIN_CONFIG);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_PLAIN_CONFIG);
 	g_autoptr(AstraEvent) event = fixture_event ("traceroute.completed");
 	g_autoptr(JsonNode) root = render_json (plugin, event);
 	JsonArray *inner = attachment_blocks (root);
 	JsonObject *detail = json_object_get_object_member (get_object_element (inner, 1), "text");
 
-	ck_assert_str_eq (get_string (detail, "text"),
-			  "```\n1  192.168.1.1  0.52 ms\n2  *\n3  203.0.113.1  8.1 ms\n4  8.8.8.8  11.9 ms\n```");
+	ck_assert_str_eq (
+	    astra_check_get_string (detail, "text"),
+	    "```\n1  192.168.1.1  0.52 ms\n2  *\n3  203.0.113.1  8.1 ms\n4  8.8.8.8  11.9 ms\n```");
 }
 END_TEST
 
@@ -760,8 +621,8 @@ static const struct {
 
 START_TEST (test_mention_only_critical_problems)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_CONFIG);
-	g_autoptr(JsonObject) data = fixture_data (mention_cases[_i].type);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_FULL_CONFIG);
+	g_autoptr(JsonObject) data = astra_check_fixture_data (mention_cases[_i].type);
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree char *texts = NULL;
@@ -769,16 +630,17 @@ START_TEST (test_mention_only_critical_problems)
 	json_object_set_string_member (data, mention_cases[_i].member, mention_cases[_i].value);
 	if (g_strcmp0 (mention_cases[_i].value, "online") == 0)
 		json_object_set_string_member (data, "previous_status", "offline");
-	event = event_new (mention_cases[_i].type, data);
+	event = astra_check_event_new (mention_cases[_i].type, data);
 	root = render_json (plugin, event);
 	texts = payload_texts (root);
 	if (mention_cases[_i].mentioned) {
-		ck_assert (g_str_has_prefix (get_string (json_node_get_object (root), "text"), "<!here> "));
+		ck_assert (g_str_has_prefix (astra_check_get_string (json_node_get_object (root), "text"),
+					     "<!here> "));
 		astra_assert_contains (texts, "\n<!here>\n");
 	} else {
 		astra_assert_not_contains (texts, "<!here>");
 	}
-	ck_assert_str_eq (get_string (attachment (root), "color"), mention_cases[_i].color);
+	ck_assert_str_eq (astra_check_get_string (attachment (root), "color"), mention_cases[_i].color);
 	check_payload (root, TEST_MENTION, "https://netmon.example.com/agents/");
 }
 END_TEST
@@ -787,8 +649,8 @@ END_TEST
 START_TEST (test_escaping)
 {
 	const char *hostile = "<!channel> <@U024BE7LH> <https://evil.example.com|login> &amp; a>b @here #general";
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_CONFIG);
-	g_autoptr(JsonObject) data = fixture_data ("alert.triggered");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_FULL_CONFIG);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("alert.triggered");
 	g_autoptr(JsonObject) labels = json_object_new ();
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(JsonNode) root = NULL;
@@ -799,7 +661,7 @@ START_TEST (test_escaping)
 	json_object_set_string_member (data, "rule", hostile);
 	json_object_set_string_member (labels, hostile, hostile);
 	json_object_set_object_member (data, "labels", json_object_ref (labels));
-	event = event_new ("alert.triggered", data);
+	event = astra_check_event_new ("alert.triggered", data);
 	root = render_json (plugin, event);
 	texts = payload_texts (root);
 	check_payload (root, TEST_MENTION, "https://netmon.example.com/agents/");
@@ -809,24 +671,14 @@ START_TEST (test_escaping)
 	astra_assert_contains (texts, "&lt;!channel&gt; &lt;@U024BE7LH&gt; &lt;https://evil.example.com|login&gt; "
 				      "&amp;amp; a&gt;b @here #general");
 	/* the header is plain text, which Slack does not parse: as it is */
-	ck_assert_str_eq (get_string (json_object_get_object_member (get_object_element (top_blocks (root), 0), "text"),
-				      "text"),
-			  "CRITICAL: <!channel> <@U024BE7LH> <https://evil.example.com|login> &amp; a>b @here #general");
+	ck_assert_str_eq (
+	    astra_check_get_string (
+		json_object_get_object_member (get_object_element (top_blocks (root), 0), "text"), "text"),
+	    "CRITICAL: <!channel> <@U024BE7LH> <https://evil.example.com|login> &amp; a>b @here #general");
 }
 END_TEST
 
 /* hostile input through every event type */
-
-/* N copies of UNIT */
-static char *
-repeat (const char *unit, guint n)
-{
-	GString *out = g_string_new (NULL);
-
-	for (guint i = 0; i < n; i++)
-		g_string_append (out, unit);
-	return g_string_free (out, FALSE);
-}
 
 /* the worst a string of at most N characters can be: escaping makes & five
  * characters, emoji are astral, and controls and bidi overrides must go */
@@ -876,7 +728,8 @@ fill_strings (JsonObject *data, HostileKind kind)
 		if (g_strv_contains (enum_members, name))
 			continue;
 		if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
-			g_autofree char *value = kind == HOSTILE_AMPERSAND ? repeat ("&", n) : hostile_string (n);
+			g_autofree char *value =
+			    kind == HOSTILE_AMPERSAND ? astra_check_repeat ("&", n) : hostile_string (n);
 			json_object_set_string_member (data, name, value);
 		}
 	}
@@ -885,7 +738,7 @@ fill_strings (JsonObject *data, HostileKind kind)
 static AstraEvent *
 hostile_event (const char *type_name, HostileKind kind)
 {
-	g_autoptr(JsonObject) data = fixture_data (type_name);
+	g_autoptr(JsonObject) data = astra_check_fixture_data (type_name);
 	AstraEventKind event_kind = astra_event_kind_from_string (type_name);
 
 	if (kind == HOSTILE_EMPTY) {
@@ -912,7 +765,7 @@ hostile_event (const char *type_name, HostileKind kind)
 			json_object_set_object_member (data, "labels", json_object_new ());
 		if (json_object_has_member (data, "hops"))
 			json_object_set_array_member (data, "hops", json_array_new ());
-		return event_new (type_name, data);
+		return astra_check_event_new (type_name, data);
 	}
 
 	fill_strings (data, kind);
@@ -922,7 +775,8 @@ hostile_event (const char *type_name, HostileKind kind)
 		g_autoptr(JsonArray) hops = json_array_new ();
 		for (guint i = 1; i <= 500; i++) {
 			g_autoptr(JsonObject) hop = json_object_new ();
-			g_autofree char *address = kind == HOSTILE_AMPERSAND ? repeat ("&", 256) : hostile_string (256);
+			g_autofree char *address =
+			    kind == HOSTILE_AMPERSAND ? astra_check_repeat ("&", 256) : hostile_string (256);
 			json_object_set_int_member (hop, "hop", i);
 			if (i % 7 == 0) {
 				json_object_set_null_member (hop, "address");
@@ -942,9 +796,12 @@ hostile_event (const char *type_name, HostileKind kind)
 		/* label names and the description have no limit in the schema: 100 KB
 		 * of description, 200 labels of 1024 characters (their limit) with long names */
 		g_autoptr(JsonObject) labels = json_object_new ();
-		g_autofree char *big = kind == HOSTILE_AMPERSAND ? repeat ("&", 100000) : hostile_string (100000);
-		g_autofree char *value = kind == HOSTILE_AMPERSAND ? repeat ("&", 1024) : hostile_string (1024);
-		g_autofree char *name = kind == HOSTILE_AMPERSAND ? repeat ("&", 500) : hostile_string (500);
+		g_autofree char *big =
+		    kind == HOSTILE_AMPERSAND ? astra_check_repeat ("&", 100000) : hostile_string (100000);
+		g_autofree char *value =
+		    kind == HOSTILE_AMPERSAND ? astra_check_repeat ("&", 1024) : hostile_string (1024);
+		g_autofree char *name =
+		    kind == HOSTILE_AMPERSAND ? astra_check_repeat ("&", 500) : hostile_string (500);
 		for (guint i = 0; i < 200; i++) {
 			g_autofree char *key = g_strdup_printf ("%03u%s", i, name);
 			json_object_set_string_member (labels, key, value);
@@ -960,30 +817,30 @@ hostile_event (const char *type_name, HostileKind kind)
 	}
 	/* a member no schema knows, which no plugin shows */
 	json_object_set_string_member (data, "extra", "\U0001F525");
-	return event_new (type_name, data);
+	return astra_check_event_new (type_name, data);
 }
 
 START_TEST (test_hostile)
 {
 	guint type = (guint) _i / HOSTILE_LAST;
 	HostileKind kind = (HostileKind) (_i % HOSTILE_LAST);
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_FULL_CONFIG);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_FULL_CONFIG);
 	g_autoptr(AstraEvent) event = hostile_event (astra_check_event_types[type], kind);
 	g_autoptr(JsonNode) root = render_json (plugin, event);
 	JsonObject *header = json_object_get_object_member (get_object_element (top_blocks (root), 0), "text");
 
 	check_payload (root, TEST_MENTION, "https://netmon.example.com/agents/");
 	/* the title survives, cut with an ellipsis when it had to be */
-	ck_assert (astra_utf8_length (get_string (header, "text")) >= 10);
+	ck_assert (astra_utf8_length (astra_check_get_string (header, "text")) >= 10);
 }
 END_TEST
 
 /* the schema keeps a 4,000-character hostname and a 100 KB error from ever becoming events */
 START_TEST (test_hostile_schema_bounds)
 {
-	g_autoptr(JsonObject) data = fixture_data ("service_test.failed");
-	g_autofree char *hostname = repeat ("h", 4000);
-	g_autofree char *error_text = repeat ("e", 100 * 1024);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("service_test.failed");
+	g_autofree char *hostname = astra_check_repeat ("h", 4000);
+	g_autofree char *error_text = astra_check_repeat ("e", 100 * 1024);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AstraEvent) event = NULL;
 
@@ -1004,12 +861,12 @@ END_TEST
 /* what a long dashboard link becomes: left out rather than past the limits */
 START_TEST (test_dashboard_link_too_long)
 {
-	g_autofree char *path = repeat ("p", 600);
+	g_autofree char *path = astra_check_repeat ("p", 600);
 	g_autofree char *template = g_strdup_printf ("https://netmon.example.com/%s/{hostname}", path);
 	g_autofree char *keys = g_strdup_printf (TEST_PLAIN_CONFIG "dashboard-url = %s\n", template);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
-	g_autoptr(JsonObject) data = fixture_data ("agent.registered");
-	g_autofree char *hostname = repeat ("\U0001F525", 256);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, keys);
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("agent.registered");
+	g_autofree char *hostname = astra_check_repeat ("\U0001F525", 256);
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEvent) short_event = fixture_event ("agent.registered");
 	g_autoptr(JsonNode) root = NULL;
@@ -1019,7 +876,7 @@ START_TEST (test_dashboard_link_too_long)
 
 	/* each emoji is 12 characters once percent-encoded */
 	json_object_set_string_member (data, "hostname", hostname);
-	event = event_new ("agent.registered", data);
+	event = astra_check_event_new ("agent.registered", data);
 	root = render_json (plugin, event);
 	texts = payload_texts (root);
 	astra_assert_not_contains (texts, "Open dashboard");
@@ -1033,103 +890,79 @@ END_TEST
 
 /* classification */
 
-static const struct {
-	guint status;
-	const char *body;
-	const char *retry_after; /* header, or NULL */
-	AstraOutcome outcome;
-	const char *reason;	/* NULL: none */
-	double retry;		/* expected retry_after; negative: none */
-} classify_cases[] = {
-    /* delivered */
-    {200, "ok", NULL, ASTRA_OUTCOME_DELIVERED, NULL, -1},
-    {200, "", NULL, ASTRA_OUTCOME_DELIVERED, NULL, -1},
-    {204, NULL, NULL, ASTRA_OUTCOME_DELIVERED, NULL, -1},
-    /* rate limited, Slack-side trouble: retry, when Slack says */
-    {429, "", "30", ASTRA_OUTCOME_RETRY, "rate_limited", 30},
-    {429, "rate_limited", "1", ASTRA_OUTCOME_RETRY, "rate_limited", 1},
-    {429, "", NULL, ASTRA_OUTCOME_RETRY, "rate_limited", -1},
-    {429, "", "soon", ASTRA_OUTCOME_RETRY, "rate_limited", -1},
-    {500, "rollup_error", NULL, ASTRA_OUTCOME_RETRY, "rollup_error", -1},
-    {500, "no_service", NULL, ASTRA_OUTCOME_RETRY, "no_service", -1},
-    {502, "<html><body>Bad Gateway</body></html>", NULL, ASTRA_OUTCOME_RETRY, "HTTP 502", -1},
-    {503, "", "120", ASTRA_OUTCOME_RETRY, "HTTP 503", 120},
-    {504, NULL, NULL, ASTRA_OUTCOME_RETRY, "HTTP 504", -1},
-    {408, "", NULL, ASTRA_OUTCOME_RETRY, NULL, -1},
-    /* the payload is wrong: failed, not retried, with Slack's word */
-    {400, "invalid_payload", NULL, ASTRA_OUTCOME_FAILED, "invalid_payload", -1},
-    {400, "invalid_payload\n", NULL, ASTRA_OUTCOME_FAILED, "invalid_payload", -1},
-    {400, "no_text", NULL, ASTRA_OUTCOME_FAILED, "no_text", -1},
-    {400, "too_many_attachments", NULL, ASTRA_OUTCOME_FAILED, "too_many_attachments", -1},
-    {400, "invalid_blocks", NULL, ASTRA_OUTCOME_FAILED, "invalid_blocks", -1},
-    {400, "invalid_blocks_format", NULL, ASTRA_OUTCOME_FAILED, "invalid_blocks_format", -1},
-    {400, "invalid_attachments", NULL, ASTRA_OUTCOME_FAILED, "invalid_attachments", -1},
-    {400, "msg_blocks_too_long", NULL, ASTRA_OUTCOME_FAILED, "msg_blocks_too_long", -1},
-    {400, "user_not_found", NULL, ASTRA_OUTCOME_FAILED, "user_not_found", -1},
-    {400, "{\"ok\":false,\"error\":\"invalid_blocks\"}", NULL, ASTRA_OUTCOME_FAILED, "invalid_blocks", -1},
-    {400, "", "30", ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {400, "Invalid Payload", NULL, ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {400, "{\"error\":\"<!channel>\"}", NULL, ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {400, "{\"error\":\"invalid_blocks\"", NULL, ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {400, "[\"invalid_blocks\"]", NULL, ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {400, "{\"error\":42}", NULL, ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {400, "invalid\xff_payload", NULL, ASTRA_OUTCOME_FAILED, "HTTP 400", -1},
-    {401, "", NULL, ASTRA_OUTCOME_FAILED, "HTTP 401", -1},
-    {413, "", NULL, ASTRA_OUTCOME_FAILED, "HTTP 413", -1},
-    {301, "", NULL, ASTRA_OUTCOME_FAILED, "redirect not followed", -1},
-    /* the webhook, its channel or its workspace is gone or refuses us */
-    {403, "action_prohibited", NULL, ASTRA_OUTCOME_GONE, "action_prohibited", -1},
-    {403, "posting_to_general_channel_denied", NULL, ASTRA_OUTCOME_GONE, "posting_to_general_channel_denied", -1},
-    {403, "", NULL, ASTRA_OUTCOME_GONE, "HTTP 403", -1},
-    {404, "channel_not_found", NULL, ASTRA_OUTCOME_GONE, "channel_not_found", -1},
-    {404, "no_service", NULL, ASTRA_OUTCOME_GONE, "no_service", -1},
-    {404, "no_service_id", NULL, ASTRA_OUTCOME_GONE, "no_service_id", -1},
-    {404, "no_team", NULL, ASTRA_OUTCOME_GONE, "no_team", -1},
-    {404, "no_active_hooks", NULL, ASTRA_OUTCOME_GONE, "no_active_hooks", -1},
-    {404, "<html>Not Found</html>", NULL, ASTRA_OUTCOME_GONE, "HTTP 404", -1},
-    {410, "channel_is_archived", NULL, ASTRA_OUTCOME_GONE, "channel_is_archived", -1},
-    {410, "", NULL, ASTRA_OUTCOME_GONE, "HTTP 410", -1},
-    {400, "invalid_token", NULL, ASTRA_OUTCOME_GONE, "invalid_token", -1},
-    {400, "team_disabled", NULL, ASTRA_OUTCOME_GONE, "team_disabled", -1},
-    {401, "invalid_token", NULL, ASTRA_OUTCOME_GONE, "invalid_token", -1},
+static const AstraCheckClassifyCase classify_cases[] = {
+	/* delivered */
+	{ 200, "ok", NULL, ASTRA_OUTCOME_DELIVERED, -1, NULL },
+	{ 200, "", NULL, ASTRA_OUTCOME_DELIVERED, -1, NULL },
+	{ 204, NULL, NULL, ASTRA_OUTCOME_DELIVERED, -1, NULL },
+	/* rate limited, Slack-side trouble: retry, when Slack says */
+	{ 429, "", "30", ASTRA_OUTCOME_RETRY, 30, "rate_limited" },
+	{ 429, "rate_limited", "1", ASTRA_OUTCOME_RETRY, 1, "rate_limited" },
+	{ 429, "", NULL, ASTRA_OUTCOME_RETRY, -1, "rate_limited" },
+	{ 429, "", "soon", ASTRA_OUTCOME_RETRY, -1, "rate_limited" },
+	{ 500, "rollup_error", NULL, ASTRA_OUTCOME_RETRY, -1, "rollup_error" },
+	{ 500, "no_service", NULL, ASTRA_OUTCOME_RETRY, -1, "no_service" },
+	{ 502, "<html><body>Bad Gateway</body></html>", NULL, ASTRA_OUTCOME_RETRY, -1, "HTTP 502" },
+	{ 503, "", "120", ASTRA_OUTCOME_RETRY, 120, "HTTP 503" },
+	{ 504, NULL, NULL, ASTRA_OUTCOME_RETRY, -1, "HTTP 504" },
+	{ 408, "", NULL, ASTRA_OUTCOME_RETRY, -1, NULL },
+	/* the payload is wrong: failed, not retried, with Slack's word */
+	{ 400, "invalid_payload", NULL, ASTRA_OUTCOME_FAILED, -1, "invalid_payload" },
+	{ 400, "invalid_payload\n", NULL, ASTRA_OUTCOME_FAILED, -1, "invalid_payload" },
+	{ 400, "no_text", NULL, ASTRA_OUTCOME_FAILED, -1, "no_text" },
+	{ 400, "too_many_attachments", NULL, ASTRA_OUTCOME_FAILED, -1, "too_many_attachments" },
+	{ 400, "invalid_blocks", NULL, ASTRA_OUTCOME_FAILED, -1, "invalid_blocks" },
+	{ 400, "invalid_blocks_format", NULL, ASTRA_OUTCOME_FAILED, -1, "invalid_blocks_format" },
+	{ 400, "invalid_attachments", NULL, ASTRA_OUTCOME_FAILED, -1, "invalid_attachments" },
+	{ 400, "msg_blocks_too_long", NULL, ASTRA_OUTCOME_FAILED, -1, "msg_blocks_too_long" },
+	{ 400, "user_not_found", NULL, ASTRA_OUTCOME_FAILED, -1, "user_not_found" },
+	{ 400, "{\"ok\":false,\"error\":\"invalid_blocks\"}", NULL, ASTRA_OUTCOME_FAILED, -1,
+	  "invalid_blocks" },
+	{ 400, "", "30", ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 400, "Invalid Payload", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 400, "{\"error\":\"<!channel>\"}", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 400, "{\"error\":\"invalid_blocks\"", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 400, "[\"invalid_blocks\"]", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 400, "{\"error\":42}", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 400, "invalid\xff_payload", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 400" },
+	{ 401, "", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 401" },
+	{ 413, "", NULL, ASTRA_OUTCOME_FAILED, -1, "HTTP 413" },
+	{ 301, "", NULL, ASTRA_OUTCOME_FAILED, -1, "redirect not followed" },
+	/* the webhook, its channel or its workspace is gone or refuses us */
+	{ 403, "action_prohibited", NULL, ASTRA_OUTCOME_GONE, -1, "action_prohibited" },
+	{ 403, "posting_to_general_channel_denied", NULL, ASTRA_OUTCOME_GONE, -1,
+	  "posting_to_general_channel_denied" },
+	{ 403, "", NULL, ASTRA_OUTCOME_GONE, -1, "HTTP 403" },
+	{ 404, "channel_not_found", NULL, ASTRA_OUTCOME_GONE, -1, "channel_not_found" },
+	{ 404, "no_service", NULL, ASTRA_OUTCOME_GONE, -1, "no_service" },
+	{ 404, "no_service_id", NULL, ASTRA_OUTCOME_GONE, -1, "no_service_id" },
+	{ 404, "no_team", NULL, ASTRA_OUTCOME_GONE, -1, "no_team" },
+	{ 404, "no_active_hooks", NULL, ASTRA_OUTCOME_GONE, -1, "no_active_hooks" },
+	{ 404, "<html>Not Found</html>", NULL, ASTRA_OUTCOME_GONE, -1, "HTTP 404" },
+	{ 410, "channel_is_archived", NULL, ASTRA_OUTCOME_GONE, -1, "channel_is_archived" },
+	{ 410, "", NULL, ASTRA_OUTCOME_GONE, -1, "HTTP 410" },
+	{ 400, "invalid_token", NULL, ASTRA_OUTCOME_GONE, -1, "invalid_token" },
+	{ 400, "team_disabled", NULL, ASTRA_OUTCOME_GONE, -1, "team_disabled" },
+	{ 401, "invalid_token", NULL, ASTRA_OUTCOME_GONE, -1, "invalid_token" },
 };
 
 START_TEST (test_classify)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_PLAIN_CONFIG);
-	const char *body_text = classify_cases[_i].body;
-	g_autoptr(GBytes) body = body_text != NULL ? g_bytes_new (body_text, strlen (body_text)) : NULL;
-	g_autoptr(AstraResponse) response = astra_response_new (classify_cases[_i].status, body);
-	AstraOutcome outcome;
-	double retry;
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_PLAIN_CONFIG);
 
-	if (classify_cases[_i].retry_after != NULL)
-		astra_response_set_header (response, "Retry-After", classify_cases[_i].retry_after);
-	outcome = astra_plugin_classify (plugin, response);
-	ck_assert_msg (outcome == classify_cases[_i].outcome, "HTTP %u '%s': expected %s, got %s",
-		       classify_cases[_i].status, body_text != NULL ? body_text : "",
-		       astra_outcome_to_string (classify_cases[_i].outcome), astra_outcome_to_string (outcome));
-	if (classify_cases[_i].reason != NULL)
-		ck_assert_str_eq (astra_response_get_reason (response), classify_cases[_i].reason);
-	else
-		ck_assert_ptr_null (astra_response_get_reason (response));
-	retry = astra_response_get_retry_after (response);
-	if (classify_cases[_i].retry < 0)
-		ck_assert_msg (retry < 0, "HTTP %u: retry after %f", classify_cases[_i].status, retry);
-	else
-		ck_assert_msg (retry == classify_cases[_i].retry, "HTTP %u: retry after %f", classify_cases[_i].status, retry);
+	astra_check_assert_classify (plugin, &classify_cases[_i]);
 }
 END_TEST
 
 /* only the first 200 bytes are read, and a body longer than that is not Slack's word */
 START_TEST (test_classify_hostile_body)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (TEST_PLAIN_CONFIG);
-	g_autofree char *spaces = repeat (" ", 200);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&slack, TEST_PLAIN_CONFIG);
+	g_autofree char *spaces = astra_check_repeat (" ", 200);
 	g_autofree char *padded = g_strdup_printf ("invalid_payload%s", spaces);
-	g_autofree char *huge = repeat ("invalid_payload ", 100 * 1024 / 16);
-	g_autofree char *long_word = repeat ("a", 65);
-	g_autofree char *deep = repeat ("[", 190);
+	g_autofree char *huge = astra_check_repeat ("invalid_payload ", 100 * 1024 / 16);
+	g_autofree char *long_word = astra_check_repeat ("a", 65);
+	g_autofree char *deep = astra_check_repeat ("[", 190);
 	static const guint8 binary[] = {0x00, 'n', 'o', '_', 't', 'e', 'x', 't', 0xff, 0xfe};
 	struct {
 		GBytes *body;

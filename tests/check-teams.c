@@ -34,7 +34,6 @@
 #define TEST_DASHBOARD "https://netmon.example.com/agents/{agent_id}?tenant={tenant_id}&event={event}"
 #define TEST_GROUP "webhook test"
 #define TEST_EVENT_ID "evt_01JFA3G2M8Q4X7ZKD5N0C6B1YR"
-#define TEST_TIME G_GINT64_CONSTANT (1765967400)
 
 /* the plugin's documented limits (README.md) */
 #define TEAMS_BODY_MAX (24 * 1024)
@@ -48,112 +47,18 @@ static const char *const bidi_controls[] = {
 	"\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
 };
 
-static AstraPlugin *
-new_plugin (void)
-{
-	return g_object_new (ASTRA_TYPE_TEAMS_PLUGIN, NULL);
-}
+static const AstraCheckPlugin teams = { "teams", TEST_GROUP, astra_teams_plugin_get_type, NULL };
 
-/* configures a new plugin from KEYS, the lines of its group; NULL with ERROR if refused */
-static AstraPlugin *
-configure_keys (const char *keys, GError **error)
-{
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
-	g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-	g_autofree char *text = g_strdup_printf ("[" TEST_GROUP "]\nplugin = teams\n%s", keys);
-	g_autoptr(GError) error_local = NULL;
-
-	ck_assert_msg (g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &error_local), "%s",
-		       error_local != NULL ? error_local->message : "?");
-	if (!astra_plugin_configure (plugin, keyfile, TEST_GROUP, error))
-		return NULL;
-	return g_steal_pointer (&plugin);
-}
-
-static AstraPlugin *
-configure_ok (const char *keys)
-{
-	g_autoptr(GError) error = NULL;
-	AstraPlugin *plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin != NULL, "configure: %s", error != NULL ? error->message : "?");
-	return plugin;
-}
-
-/* KEYS must be refused as invalid configuration; returns the message */
-static char *
-configure_error (const char *keys)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AstraPlugin) plugin = configure_keys (keys, &error);
-
-	ck_assert_msg (plugin == NULL, "accepted: %s", keys);
-	ck_assert_ptr_nonnull (error);
-	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "code %d: %s",
-		       error->code, error->message);
-	return g_strdup (error->message);
-}
-
-static AstraRequest *
-render (AstraPlugin *plugin, AstraEvent *event)
-{
-	g_autoptr(AstraRequest) request = astra_request_new ();
-	g_autoptr(GError) error = NULL;
-
-	ck_assert_msg (astra_plugin_render (plugin, event, request, &error), "render: %s",
-		       error != NULL ? error->message : "?");
-	ck_assert_msg (astra_request_validate (request, &error), "validate: %s",
-		       error != NULL ? error->message : "?");
-	return g_steal_pointer (&request);
-}
-
-/* the body of REQUEST, which must be valid UTF-8 JSON within the budget, parsed back */
+/* the body of REQUEST, which must be within the budget, valid UTF-8 and JSON, parsed back */
 static JsonNode *
 parse_body (AstraRequest *request)
 {
 	GBytes *body = astra_request_get_body (request);
-	g_autoptr(GError) error = NULL;
-	JsonNode *root;
-	const char *data;
-	gsize len = 0;
 
 	ck_assert_ptr_nonnull (body);
-	data = g_bytes_get_data (body, &len);
-	ck_assert_msg (len <= TEAMS_BODY_MAX, "body is %" G_GSIZE_FORMAT " bytes", len);
-	ck_assert (g_utf8_validate (data, (gssize) len, NULL));
-	root = astra_json_parse (data, len, &error);
-	ck_assert_msg (root != NULL, "body is not JSON: %s", error != NULL ? error->message : "?");
-	ck_assert (JSON_NODE_HOLDS_OBJECT (root));
-	return root;
-}
-
-static JsonObject *
-get_object (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_OBJECT (node), "%s is not an object", member);
-	return json_node_get_object (node);
-}
-
-static JsonArray *
-get_array (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_ARRAY (node), "%s is not an array", member);
-	return json_node_get_array (node);
-}
-
-static const char *
-get_string (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	ck_assert_msg (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-			   json_node_get_value_type (node) == G_TYPE_STRING,
-		       "%s is not a string", member);
-	return json_node_get_string (node);
+	ck_assert_msg (g_bytes_get_size (body) <= TEAMS_BODY_MAX, "body is %" G_GSIZE_FORMAT " bytes",
+		       g_bytes_get_size (body));
+	return astra_check_parse_body (request);
 }
 
 /* the Adaptive Card of a Workflows message */
@@ -165,14 +70,15 @@ get_card (JsonNode *root)
 	JsonObject *attachment;
 	JsonNode *content_url;
 
-	ck_assert_str_eq (get_string (message, "type"), "message");
-	attachments = get_array (message, "attachments");
+	ck_assert_str_eq (astra_check_get_string (message, "type"), "message");
+	attachments = astra_check_get_array (message, "attachments");
 	ck_assert_uint_eq (json_array_get_length (attachments), 1);
 	attachment = json_array_get_object_element (attachments, 0);
-	ck_assert_str_eq (get_string (attachment, "contentType"), "application/vnd.microsoft.card.adaptive");
+	ck_assert_str_eq (astra_check_get_string (attachment, "contentType"),
+			  "application/vnd.microsoft.card.adaptive");
 	content_url = json_object_get_member (attachment, "contentUrl");
 	ck_assert (content_url != NULL && JSON_NODE_HOLDS_NULL (content_url));
-	return get_object (attachment, "content");
+	return astra_check_get_object (attachment, "content");
 }
 
 /* markdown text back to what it shows: paragraphs to lines, backslash escapes resolved */
@@ -251,52 +157,58 @@ static guint
 assert_adaptive_card_limits (JsonNode *root)
 {
 	JsonObject *card = get_card (root);
-	JsonArray *body = get_array (card, "body");
+	JsonArray *body = astra_check_get_array (card, "body");
 	JsonObject *header;
 	JsonArray *items;
 	JsonNode *actions;
 	guint n_facts = 0;
 
 	assert_strings_clean (root);
-	ck_assert_str_eq (get_string (card, "$schema"), "http://adaptivecards.io/schemas/adaptive-card.json");
-	ck_assert_str_eq (get_string (card, "type"), "AdaptiveCard");
-	ck_assert_str_eq (get_string (card, "version"), "1.5");
-	ck_assert_uint_le (astra_utf8_length (get_string (card, "fallbackText")), TEAMS_TITLE_MAX);
+	ck_assert_str_eq (astra_check_get_string (card, "$schema"),
+			  "http://adaptivecards.io/schemas/adaptive-card.json");
+	ck_assert_str_eq (astra_check_get_string (card, "type"), "AdaptiveCard");
+	ck_assert_str_eq (astra_check_get_string (card, "version"), "1.5");
+	ck_assert_uint_le (astra_utf8_length (astra_check_get_string (card, "fallbackText")),
+			   TEAMS_TITLE_MAX);
 	ck_assert_uint_ge (json_array_get_length (body), 1);
 
 	header = json_array_get_object_element (body, 0);
-	ck_assert_str_eq (get_string (header, "type"), "Container");
+	ck_assert_str_eq (astra_check_get_string (header, "type"), "Container");
 	ck_assert (g_strv_contains ((const char *const[]){ "attention", "warning", "good", "accent", NULL },
-				    get_string (header, "style")));
-	items = get_array (header, "items");
+				    astra_check_get_string (header, "style")));
+	items = astra_check_get_array (header, "items");
 	ck_assert_uint_eq (json_array_get_length (items), 2);
-	ck_assert_str_eq (get_string (json_array_get_object_element (items, 0), "type"), "TextBlock");
-	ck_assert_str_eq (get_string (json_array_get_object_element (items, 0), "weight"), "Bolder");
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (items, 0), "type"),
+			  "TextBlock");
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (items, 0), "weight"),
+			  "Bolder");
 	ck_assert (json_object_get_boolean_member (json_array_get_object_element (items, 0), "wrap"));
-	assert_markdown_length (get_string (json_array_get_object_element (items, 0), "text"),
+	assert_markdown_length (astra_check_get_string (json_array_get_object_element (items, 0), "text"),
 				TEAMS_TITLE_MAX);
-	ck_assert_uint_gt (astra_utf8_length (get_string (json_array_get_object_element (items, 0), "text")),
-			   0);
+	ck_assert_uint_gt (
+	    astra_utf8_length (astra_check_get_string (json_array_get_object_element (items, 0), "text")), 0);
 
 	for (guint i = 1; i < json_array_get_length (body); i++) {
 		JsonObject *element = json_array_get_object_element (body, i);
-		const char *type = get_string (element, "type");
+		const char *type = astra_check_get_string (element, "type");
 
 		if (g_strcmp0 (type, "TextBlock") == 0) {
 			ck_assert_uint_eq (i, 1);
-			ck_assert_uint_gt (strlen (get_string (element, "text")), 0);
-			assert_markdown_length (get_string (element, "text"), TEAMS_DETAIL_MAX);
+			ck_assert_uint_gt (strlen (astra_check_get_string (element, "text")), 0);
+			assert_markdown_length (astra_check_get_string (element, "text"), TEAMS_DETAIL_MAX);
 		} else {
-			JsonArray *facts = get_array (element, "facts");
+			JsonArray *facts = astra_check_get_array (element, "facts");
 			ck_assert_str_eq (type, "FactSet");
 			ck_assert_uint_eq (i, json_array_get_length (body) - 1);
 			n_facts = json_array_get_length (facts);
 			ck_assert_uint_gt (n_facts, 0);
 			for (guint j = 0; j < n_facts; j++) {
 				JsonObject *fact = json_array_get_object_element (facts, j);
-				assert_markdown_length (get_string (fact, "title"), TEAMS_TITLE_MAX);
-				assert_markdown_length (get_string (fact, "value"), TEAMS_FACT_MAX);
-				ck_assert_uint_gt (strlen (get_string (fact, "value")), 0);
+				assert_markdown_length (astra_check_get_string (fact, "title"),
+							TEAMS_TITLE_MAX);
+				assert_markdown_length (astra_check_get_string (fact, "value"),
+							TEAMS_FACT_MAX);
+				ck_assert_uint_gt (strlen (astra_check_get_string (fact, "value")), 0);
 			}
 		}
 	}
@@ -307,10 +219,10 @@ assert_adaptive_card_limits (JsonNode *root)
 		g_autoptr(AstraRequest) probe = astra_request_new ();
 		ck_assert_uint_eq (json_array_get_length (array), 1);
 		action = json_array_get_object_element (array, 0);
-		ck_assert_str_eq (get_string (action, "type"), "Action.OpenUrl");
-		ck_assert_str_eq (get_string (action, "title"), "Open dashboard");
-		ck_assert_uint_le (strlen (get_string (action, "url")), TEAMS_LINK_MAX);
-		astra_request_set_url (probe, get_string (action, "url"));
+		ck_assert_str_eq (astra_check_get_string (action, "type"), "Action.OpenUrl");
+		ck_assert_str_eq (astra_check_get_string (action, "title"), "Open dashboard");
+		ck_assert_uint_le (strlen (astra_check_get_string (action, "url")), TEAMS_LINK_MAX);
+		astra_request_set_url (probe, astra_check_get_string (action, "url"));
 		ck_assert (astra_request_validate (probe, NULL));
 	}
 	return n_facts;
@@ -329,18 +241,18 @@ assert_message_card_limits (JsonNode *root)
 	guint n_facts = 0;
 
 	assert_strings_clean (root);
-	ck_assert_str_eq (get_string (card, "@type"), "MessageCard");
-	ck_assert_str_eq (get_string (card, "@context"), "https://schema.org/extensions");
-	ck_assert_uint_le (astra_utf8_length (get_string (card, "summary")), TEAMS_TITLE_MAX);
-	ck_assert_uint_gt (strlen (get_string (card, "summary")), 0);
-	color = get_string (card, "themeColor");
+	ck_assert_str_eq (astra_check_get_string (card, "@type"), "MessageCard");
+	ck_assert_str_eq (astra_check_get_string (card, "@context"), "https://schema.org/extensions");
+	ck_assert_uint_le (astra_utf8_length (astra_check_get_string (card, "summary")), TEAMS_TITLE_MAX);
+	ck_assert_uint_gt (strlen (astra_check_get_string (card, "summary")), 0);
+	color = astra_check_get_string (card, "themeColor");
 	ck_assert_uint_eq (strlen (color), 6);
 	for (const char *p = color; *p != '\0'; p++)
 		ck_assert (g_ascii_isxdigit (*p) && !g_ascii_islower (*p));
-	sections = get_array (card, "sections");
+	sections = astra_check_get_array (card, "sections");
 	ck_assert_uint_eq (json_array_get_length (sections), 1);
 	section = json_array_get_object_element (sections, 0);
-	assert_markdown_length (get_string (section, "activityTitle"), TEAMS_TITLE_MAX);
+	assert_markdown_length (astra_check_get_string (section, "activityTitle"), TEAMS_TITLE_MAX);
 	ck_assert (json_object_get_boolean_member (section, "markdown"));
 	facts = json_object_get_member (section, "facts");
 	if (facts != NULL) {
@@ -349,14 +261,14 @@ assert_message_card_limits (JsonNode *root)
 		ck_assert_uint_gt (n_facts, 0);
 		for (guint j = 0; j < n_facts; j++) {
 			JsonObject *fact = json_array_get_object_element (array, j);
-			assert_markdown_length (get_string (fact, "name"), TEAMS_TITLE_MAX);
-			assert_markdown_length (get_string (fact, "value"), TEAMS_FACT_MAX);
+			assert_markdown_length (astra_check_get_string (fact, "name"), TEAMS_TITLE_MAX);
+			assert_markdown_length (astra_check_get_string (fact, "value"), TEAMS_FACT_MAX);
 		}
 	}
 	text = json_object_get_member (section, "text");
 	if (text != NULL) {
-		ck_assert_uint_gt (strlen (get_string (section, "text")), 0);
-		assert_markdown_length (get_string (section, "text"), TEAMS_DETAIL_MAX);
+		ck_assert_uint_gt (strlen (astra_check_get_string (section, "text")), 0);
+		assert_markdown_length (astra_check_get_string (section, "text"), TEAMS_DETAIL_MAX);
 	}
 	actions = json_object_get_member (card, "potentialAction");
 	if (actions != NULL) {
@@ -365,12 +277,12 @@ assert_message_card_limits (JsonNode *root)
 		JsonObject *target;
 		g_autoptr(AstraRequest) probe = astra_request_new ();
 		ck_assert_uint_eq (json_array_get_length (array), 1);
-		ck_assert_str_eq (get_string (action, "@type"), "OpenUri");
-		ck_assert_str_eq (get_string (action, "name"), "Open dashboard");
-		target = json_array_get_object_element (get_array (action, "targets"), 0);
-		ck_assert_str_eq (get_string (target, "os"), "default");
-		ck_assert_uint_le (strlen (get_string (target, "uri")), TEAMS_LINK_MAX);
-		astra_request_set_url (probe, get_string (target, "uri"));
+		ck_assert_str_eq (astra_check_get_string (action, "@type"), "OpenUri");
+		ck_assert_str_eq (astra_check_get_string (action, "name"), "Open dashboard");
+		target = json_array_get_object_element (astra_check_get_array (action, "targets"), 0);
+		ck_assert_str_eq (astra_check_get_string (target, "os"), "default");
+		ck_assert_uint_le (strlen (astra_check_get_string (target, "uri")), TEAMS_LINK_MAX);
+		astra_request_set_url (probe, astra_check_get_string (target, "uri"));
 		ck_assert (astra_request_validate (probe, NULL));
 	}
 	return n_facts;
@@ -380,63 +292,48 @@ assert_message_card_limits (JsonNode *root)
 
 START_TEST (test_config_keys)
 {
-	g_autoptr(AstraPlugin) plugin = new_plugin ();
-	const char *const *keys = astra_plugin_get_config_keys (plugin);
+	g_autoptr(AstraPlugin) plugin = astra_check_plugin_new (&teams);
 
-	ck_assert_ptr_nonnull (keys);
-	ck_assert_uint_eq (g_strv_length ((GStrv) keys), 4);
-	ck_assert (g_strv_contains (keys, "url"));
-	ck_assert (g_strv_contains (keys, "url-file"));
-	ck_assert (g_strv_contains (keys, "format"));
-	ck_assert (g_strv_contains (keys, "dashboard-url"));
+	astra_check_assert_config_keys (
+	    plugin, (const char *const[]){ "url", "url-file", "format", "dashboard-url", NULL });
 }
 END_TEST
 
 START_TEST (test_url_required)
 {
-	g_autofree char *msg = configure_error ("format = message-card\n");
-
-	ck_assert (g_str_has_prefix (msg, "url"));
+	g_autofree char *msg = astra_check_configure_error (&teams, "format = message-card\n", "url");
 }
 END_TEST
 
 START_TEST (test_url_empty)
 {
-	g_autofree char *msg = configure_error ("url =\n");
-
-	ck_assert (g_str_has_prefix (msg, "url"));
+	g_autofree char *msg = astra_check_configure_error (&teams, "url =\n", "url");
 }
 END_TEST
 
 START_TEST (test_url_inline)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) event = astra_check_fixture_event ("agent.registered", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *url =
+	    astra_check_configured_url (&teams, "url = " TEST_URL "\n", "agent.registered");
 
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
+	ck_assert_str_eq (url, TEST_URL);
 }
 END_TEST
 
 START_TEST (test_url_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("url", TEST_URL "\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
-	g_autoptr(AstraEvent) event = astra_check_fixture_event ("agent.registered", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autofree char *keys = astra_check_secret_file_keys ("url", "url", TEST_URL "\n", 0600, NULL);
+	g_autofree char *url = astra_check_configured_url (&teams, keys, "agent.registered");
 
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
+	ck_assert_str_eq (url, TEST_URL);
 }
 END_TEST
 
 START_TEST (test_url_file_readable_by_others)
 {
-	g_autofree char *path = astra_check_tmp_write ("url", TEST_URL "\n", 0644);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *keys = astra_check_secret_file_keys ("url", "url", TEST_URL "\n", 0644, NULL);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url-file");
 
-	ck_assert (g_str_has_prefix (msg, "url-file"));
 	astra_assert_contains (msg, "readable by others");
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "logic.azure.com");
@@ -447,17 +344,15 @@ START_TEST (test_url_file_missing)
 {
 	g_autofree char *path = astra_check_tmp_path ("nothing-here");
 	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys);
-
-	ck_assert (g_str_has_prefix (msg, "url-file"));
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url-file");
 }
 END_TEST
 
 START_TEST (test_url_and_url_file)
 {
-	g_autofree char *path = astra_check_tmp_write ("url", TEST_URL "\n", 0600);
-	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\nurl-file = ", path, "\n", NULL);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *file_keys = astra_check_secret_file_keys ("url", "url", TEST_URL "\n", 0600, NULL);
+	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", file_keys, NULL);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, NULL);
 
 	astra_assert_contains (msg, "both");
 	astra_assert_not_contains (msg, "T0KEN");
@@ -478,9 +373,8 @@ static const char *const bad_url_cases[] = {
 START_TEST (test_url_invalid)
 {
 	g_autofree char *keys = g_strdup_printf ("url = %s\n", bad_url_cases[_i]);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url: ");
 
-	ck_assert (g_str_has_prefix (msg, "url: "));
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "hooks.example.com");
 }
@@ -488,12 +382,10 @@ END_TEST
 
 START_TEST (test_url_file_invalid)
 {
-	g_autofree char *path =
-	    astra_check_tmp_write ("url", "https://hooks.example.com/T0KEN\r\nsecond\n", 0600);
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *keys = astra_check_secret_file_keys (
+	    "url", "url", "https://hooks.example.com/T0KEN\r\nsecond\n", 0600, NULL);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url: ");
 
-	ck_assert (g_str_has_prefix (msg, "url: "));
 	astra_assert_not_contains (msg, "T0KEN");
 }
 END_TEST
@@ -511,16 +403,16 @@ static const struct {
 START_TEST (test_format)
 {
 	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", format_cases[_i].line, NULL);
-	g_autoptr(AstraPlugin) plugin = configure_ok (keys);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, keys);
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("agent.status_changed", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonNode) root = parse_body (request);
 	JsonObject *object = json_node_get_object (root);
 
 	if (json_object_has_member (object, "@type"))
-		ck_assert_str_eq (get_string (object, "@type"), format_cases[_i].type);
+		ck_assert_str_eq (astra_check_get_string (object, "@type"), format_cases[_i].type);
 	else
-		ck_assert_str_eq (get_string (object, "type"), format_cases[_i].type);
+		ck_assert_str_eq (astra_check_get_string (object, "type"), format_cases[_i].type);
 }
 END_TEST
 
@@ -532,39 +424,39 @@ static const char *const bad_format_cases[] = {
 START_TEST (test_format_invalid)
 {
 	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", bad_format_cases[_i], NULL);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "format: ");
 
-	ck_assert (g_str_has_prefix (msg, "format: "));
 	astra_assert_not_contains (msg, "T0KEN");
 }
 END_TEST
 
 START_TEST (test_dashboard_url)
 {
-	g_autoptr(AstraPlugin) plugin =
-		       configure_ok ("url = " TEST_URL "\ndashboard-url = " TEST_DASHBOARD "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &teams, "url = " TEST_URL "\ndashboard-url = " TEST_DASHBOARD "\n");
 	g_autoptr(AstraEvent) event = astra_check_fixture_event ("agent.status_changed", TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
+	g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 	g_autoptr(JsonNode) root = parse_body (request);
 	JsonObject *card = get_card (root);
-	JsonObject *action = json_array_get_object_element (get_array (card, "actions"), 0);
+	JsonObject *action = json_array_get_object_element (astra_check_get_array (card, "actions"), 0);
 
 	ck_assert_str_eq (
-	    get_string (action, "url"),
+	    astra_check_get_string (action, "url"),
 	    "https://netmon.example.com/agents/agent-123?tenant=tenant-abc&event=agent.status_changed");
 }
 END_TEST
 
 START_TEST (test_dashboard_url_absent)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraPlugin) legacy = configure_ok ("url = " TEST_URL "\nformat = message-card\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) legacy =
+		       astra_check_configure_ok (&teams, "url = " TEST_URL "\nformat = message-card\n");
 
 	for (guint i = 0; i < ASTRA_CHECK_N_EVENT_TYPES; i++) {
 		g_autoptr(AstraEvent) event =
 			       astra_check_fixture_event (astra_check_event_types[i], TEST_EVENT_ID);
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(AstraRequest) legacy_request = render (legacy, event);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(AstraRequest) legacy_request = astra_check_render (legacy, event);
 		g_autoptr(JsonNode) root = parse_body (request);
 		g_autoptr(JsonNode) legacy_root = parse_body (legacy_request);
 
@@ -588,9 +480,8 @@ static const char *const bad_dashboard_cases[] = {
 START_TEST (test_dashboard_url_invalid)
 {
 	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", bad_dashboard_cases[_i], NULL);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "dashboard-url");
 
-	ck_assert_msg (g_str_has_prefix (msg, "dashboard-url"), "%s", msg);
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "netmon.example.com");
 }
@@ -601,9 +492,8 @@ START_TEST (test_dashboard_url_too_long)
 	g_autofree char *path = g_strnfill (3000, 'a');
 	g_autofree char *keys =
 	    g_strconcat ("url = " TEST_URL "\ndashboard-url = https://netmon.example.com/", path, "\n", NULL);
-	g_autofree char *msg = configure_error (keys);
+	g_autofree char *msg = astra_check_configure_error (&teams, keys, "dashboard-url: ");
 
-	ck_assert (g_str_has_prefix (msg, "dashboard-url: "));
 	astra_assert_contains (msg, "2048");
 }
 END_TEST
@@ -625,16 +515,14 @@ static const struct {
 
 START_TEST (test_render_adaptive_card)
 {
-	g_autoptr(AstraPlugin) plugin =
-		       configure_ok ("url = " TEST_URL "\ndashboard-url = " TEST_DASHBOARD "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &teams, "url = " TEST_URL "\ndashboard-url = " TEST_DASHBOARD "\n");
 	g_autoptr(AstraEvent) event = astra_check_fixture_event (astra_check_event_types[_i], TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
+	g_autofree char *text = NULL;
+	g_autoptr(AstraRequest) request = astra_check_render_stable (plugin, event, &text);
 	g_autoptr(AstraEventView) view = astra_event_view_new (event);
 	g_autoptr(JsonNode) root = parse_body (request);
 	g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s (teams)", astra_version_string ());
-	g_autofree char *text = astra_check_request_to_text (request);
-	g_autofree char *text_again = astra_check_request_to_text (again);
 	g_autofree char *golden = g_strdup_printf ("%s.http", astra_check_event_types[_i]);
 	g_autofree char *when = NULL;
 	g_autofree char *title = NULL;
@@ -643,64 +531,54 @@ START_TEST (test_render_adaptive_card)
 	JsonArray *items;
 	guint n_facts;
 
-	ck_assert_str_eq (astra_request_get_method (request), "POST");
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
-	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
-	ck_assert_str_eq (astra_request_get_header (request, "User-Agent"), user_agent);
+	astra_check_assert_post_json (request, TEST_URL, user_agent);
 
 	n_facts = assert_adaptive_card_limits (root);
 	card = get_card (root);
-	header = json_array_get_object_element (get_array (card, "body"), 0);
-	ck_assert_str_eq (get_string (header, "style"), tone_cases[_i].style);
-	items = get_array (header, "items");
-	title = markdown_unescape (get_string (json_array_get_object_element (items, 0), "text"));
+	header = json_array_get_object_element (astra_check_get_array (card, "body"), 0);
+	ck_assert_str_eq (astra_check_get_string (header, "style"), tone_cases[_i].style);
+	items = astra_check_get_array (header, "items");
+	title = markdown_unescape (astra_check_get_string (json_array_get_object_element (items, 0), "text"));
 	ck_assert_str_eq (title, view->title);
-	ck_assert_str_eq (get_string (card, "fallbackText"), view->title);
+	ck_assert_str_eq (astra_check_get_string (card, "fallbackText"), view->title);
 	when = g_strdup_printf ("{{DATE(%s, SHORT)}} {{TIME(%s)}}", astra_event_get_timestamp_string (event),
 				astra_event_get_timestamp_string (event));
-	ck_assert_str_eq (get_string (json_array_get_object_element (items, 1), "text"), when);
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (items, 1), "text"), when);
 	/* every field the view has, nothing cut */
 	ck_assert_uint_eq (n_facts, view->fields->len);
 	ck_assert (json_object_has_member (card, "actions"));
-
-	ck_assert_str_eq (text, text_again);
 	astra_check_assert_golden ("teams", golden, text);
 }
 END_TEST
 
 START_TEST (test_render_message_card)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok (
-	    "url = " TEST_URL "\nformat = message-card\ndashboard-url = " TEST_DASHBOARD "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+	    &teams, "url = " TEST_URL "\nformat = message-card\ndashboard-url = " TEST_DASHBOARD "\n");
 	g_autoptr(AstraEvent) event = astra_check_fixture_event (astra_check_event_types[_i], TEST_EVENT_ID);
-	g_autoptr(AstraRequest) request = render (plugin, event);
-	g_autoptr(AstraRequest) again = render (plugin, event);
+	g_autofree char *text = NULL;
+	g_autoptr(AstraRequest) request = astra_check_render_stable (plugin, event, &text);
 	g_autoptr(AstraEventView) view = astra_event_view_new (event);
 	g_autoptr(JsonNode) root = parse_body (request);
-	g_autofree char *text = astra_check_request_to_text (request);
-	g_autofree char *text_again = astra_check_request_to_text (again);
 	g_autofree char *golden = g_strdup_printf ("message-card/%s.http", astra_check_event_types[_i]);
 	g_autofree char *title = NULL;
 	JsonObject *card;
 	JsonObject *section;
 	guint n_facts;
 
-	ck_assert_str_eq (astra_request_get_method (request), "POST");
-	ck_assert_str_eq (astra_request_get_url (request), TEST_URL);
-	ck_assert_str_eq (astra_request_get_content_type (request), "application/json");
+	astra_check_assert_post_json (request, TEST_URL, NULL);
 
 	n_facts = assert_message_card_limits (root);
 	card = json_node_get_object (root);
-	ck_assert_str_eq (get_string (card, "themeColor"), tone_cases[_i].color);
-	ck_assert_str_eq (get_string (card, "summary"), view->title);
-	section = json_array_get_object_element (get_array (card, "sections"), 0);
-	title = markdown_unescape (get_string (section, "activityTitle"));
+	ck_assert_str_eq (astra_check_get_string (card, "themeColor"), tone_cases[_i].color);
+	ck_assert_str_eq (astra_check_get_string (card, "summary"), view->title);
+	section = json_array_get_object_element (astra_check_get_array (card, "sections"), 0);
+	title = markdown_unescape (astra_check_get_string (section, "activityTitle"));
 	ck_assert_str_eq (title, view->title);
-	ck_assert_str_eq (get_string (section, "activitySubtitle"), astra_event_get_timestamp_string (event));
+	ck_assert_str_eq (astra_check_get_string (section, "activitySubtitle"),
+			  astra_event_get_timestamp_string (event));
 	ck_assert_uint_eq (n_facts, view->fields->len);
 	ck_assert (json_object_has_member (card, "potentialAction"));
-
-	ck_assert_str_eq (text, text_again);
 	astra_check_assert_golden ("teams", golden, text);
 }
 END_TEST
@@ -708,37 +586,17 @@ END_TEST
 static AstraEvent *
 new_event (AstraEventKind kind, JsonObject *data)
 {
-	g_autoptr(GError) error = NULL;
-	AstraEvent *event = astra_event_new (kind, TEST_TIME, data, &error);
-
-	ck_assert_msg (event != NULL, "%s", error != NULL ? error->message : "?");
-	return event;
-}
-
-/* a deep, mutable copy of EVENT's data (which is sealed) */
-static JsonObject *
-copy_data (AstraEvent *event)
-{
-	g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), astra_event_get_data (event));
-	g_autoptr(GBytes) bytes = astra_json_serialize (node, NULL);
-	g_autoptr(JsonNode) copy = NULL;
-
-	ck_assert_ptr_nonnull (bytes);
-	copy = astra_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL);
-	ck_assert_ptr_nonnull (copy);
-	return json_object_ref (json_node_get_object (copy));
+	return astra_check_event_new (astra_event_kind_to_string (kind), data);
 }
 
 /* the fixture's data with MEMBER set to the string VALUE */
 static AstraEvent *
 fixture_with (const char *type_name, const char *member, const char *value)
 {
-	g_autoptr(AstraEvent) fixture = astra_check_fixture_event (type_name, TEST_EVENT_ID);
-	g_autoptr(JsonObject) copy = copy_data (fixture);
-	JsonObject *data = copy;
+	g_autoptr(JsonObject) data = astra_check_fixture_data (type_name);
 
 	json_object_set_string_member (data, member, value);
-	return new_event (astra_event_get_kind (fixture), data);
+	return astra_check_event_new (type_name, data);
 }
 
 /* the other tones, from the view's rules */
@@ -756,19 +614,21 @@ START_TEST (test_render_tones)
 		{ "alert.triggered", "severity", "error", "attention", "E01E5A" },
 		{ "alert.triggered", "severity", "info", "accent", "1D9BD1" },
 	};
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraPlugin) legacy = configure_ok ("url = " TEST_URL "\nformat = message-card\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) legacy =
+		       astra_check_configure_ok (&teams, "url = " TEST_URL "\nformat = message-card\n");
 
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autoptr(AstraEvent) event = fixture_with (cases[i].type, cases[i].member, cases[i].value);
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(AstraRequest) legacy_request = render (legacy, event);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(AstraRequest) legacy_request = astra_check_render (legacy, event);
 		g_autoptr(JsonNode) root = parse_body (request);
 		g_autoptr(JsonNode) legacy_root = parse_body (legacy_request);
-		JsonObject *header = json_array_get_object_element (get_array (get_card (root), "body"), 0);
+		JsonObject *header =
+		    json_array_get_object_element (astra_check_get_array (get_card (root), "body"), 0);
 
-		ck_assert_str_eq (get_string (header, "style"), cases[i].style);
-		ck_assert_str_eq (get_string (json_node_get_object (legacy_root), "themeColor"),
+		ck_assert_str_eq (astra_check_get_string (header, "style"), cases[i].style);
+		ck_assert_str_eq (astra_check_get_string (json_node_get_object (legacy_root), "themeColor"),
 				  cases[i].color);
 	}
 }
@@ -777,9 +637,8 @@ END_TEST
 /* a traceroute that did not arrive is a warning */
 START_TEST (test_render_traceroute_not_reached)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) fixture = astra_check_fixture_event ("traceroute.completed", TEST_EVENT_ID);
-	g_autoptr(JsonObject) copy = copy_data (fixture);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
+	g_autoptr(JsonObject) copy = astra_check_fixture_data ("traceroute.completed");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraRequest) request = NULL;
 	g_autoptr(JsonNode) root = NULL;
@@ -787,21 +646,20 @@ START_TEST (test_render_traceroute_not_reached)
 
 	json_object_set_boolean_member (copy, "destination_reached", FALSE);
 	event = new_event (ASTRA_EVENT_KIND_TRACEROUTE_COMPLETED, copy);
-	request = render (plugin, event);
+	request = astra_check_render (plugin, event);
 	root = parse_body (request);
-	header = json_array_get_object_element (get_array (get_card (root), "body"), 0);
-	ck_assert_str_eq (get_string (header, "style"), "warning");
+	header = json_array_get_object_element (astra_check_get_array (get_card (root), "body"), 0);
+	ck_assert_str_eq (astra_check_get_string (header, "style"), "warning");
 }
 END_TEST
 
 /* markdown in event text is shown as written, never as emphasis, a link or a list */
 START_TEST (test_render_markdown_escaped)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraPlugin) legacy = configure_ok ("url = " TEST_URL "\nformat = message-card\n");
-	g_autoptr(AstraEvent) fixture = astra_check_fixture_event ("service_test.failed", TEST_EVENT_ID);
-	g_autoptr(JsonObject) copy = copy_data (fixture);
-	JsonObject *data = copy;
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) legacy =
+		       astra_check_configure_ok (&teams, "url = " TEST_URL "\nformat = message-card\n");
+	g_autoptr(JsonObject) data = astra_check_fixture_data ("service_test.failed");
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraRequest) request = NULL;
 	g_autoptr(AstraRequest) legacy_request = NULL;
@@ -815,29 +673,30 @@ START_TEST (test_render_markdown_escaped)
 	json_object_set_string_member (
 	    data, "error", "- first\n1. second\n  + third\n12) fourth\n-not a list\nC:\\temp\\*x*\n2025. ok");
 	event = new_event (ASTRA_EVENT_KIND_SERVICE_TEST_FAILED, data);
-	request = render (plugin, event);
+	request = astra_check_render (plugin, event);
 	root = parse_body (request);
-	body = get_array (get_card (root), "body");
-	title = get_string (
-	    json_array_get_object_element (get_array (json_array_get_object_element (body, 0), "items"), 0),
+	body = astra_check_get_array (get_card (root), "body");
+	title = astra_check_get_string (
+	    json_array_get_object_element (
+		astra_check_get_array (json_array_get_object_element (body, 0), "items"), 0),
 	    "text");
 	ck_assert_str_eq (title, "Service test failed: intranet-login (http) from - web\\_01 \\*hot\\* "
 				 "\\[login\\]\\(https://evil.example/)");
-	ck_assert_str_eq (get_string (json_array_get_object_element (body, 1), "text"),
+	ck_assert_str_eq (astra_check_get_string (json_array_get_object_element (body, 1), "text"),
 			  "\\- first\n\n1\\. second\n\n  \\+ third\n\n12\\) fourth\n\n-not a list\n\n"
 			  "C:\\temp\\\\\\*x\\*\n\n2025\\. ok");
 	assert_adaptive_card_limits (root);
 
-	legacy_request = render (legacy, event);
+	legacy_request = astra_check_render (legacy, event);
 	legacy_root = parse_body (legacy_request);
-	section =
-	    json_array_get_object_element (get_array (json_node_get_object (legacy_root), "sections"), 0);
-	ck_assert_str_eq (get_string (section, "activityTitle"), title);
-	ck_assert_str_eq (get_string (section, "text"),
-			  get_string (json_array_get_object_element (body, 1), "text"));
+	section = json_array_get_object_element (
+	    astra_check_get_array (json_node_get_object (legacy_root), "sections"), 0);
+	ck_assert_str_eq (astra_check_get_string (section, "activityTitle"), title);
+	ck_assert_str_eq (astra_check_get_string (section, "text"),
+			  astra_check_get_string (json_array_get_object_element (body, 1), "text"));
 	/* the notification text is plain */
 	ck_assert_str_eq (
-	    get_string (json_node_get_object (legacy_root), "summary"),
+	    astra_check_get_string (json_node_get_object (legacy_root), "summary"),
 	    "Service test failed: intranet-login (http) from - web_01 *hot* [login](https://evil.example/)");
 	assert_message_card_limits (legacy_root);
 }
@@ -856,15 +715,8 @@ static const char *const hostile_units[] = {
 static char *
 hostile_text (gsize n_chars, gboolean newlines)
 {
-	GString *out = g_string_new (NULL);
-
-	for (gsize i = 0; i < n_chars; i++) {
-		if (newlines && i % 37 == 36)
-			g_string_append_c (out, '\n');
-		else
-			g_string_append (out, hostile_units[i % G_N_ELEMENTS (hostile_units)]);
-	}
-	return g_string_free (out, FALSE);
+	return astra_check_cycle_text (hostile_units, G_N_ELEMENTS (hostile_units), n_chars,
+				       newlines ? 37 : 0);
 }
 
 /* the sizes of the issue, or those the event schemas allow (astra_event_new() refuses more) */
@@ -980,7 +832,7 @@ hostile_event (AstraEventKind kind)
 {
 	g_autoptr(JsonObject) full = hostile_data (kind, &hostile_full);
 	g_autoptr(JsonObject) schema = NULL;
-	AstraEvent *event = astra_event_new (kind, TEST_TIME, full, NULL);
+	AstraEvent *event = astra_event_new (kind, ASTRA_CHECK_EVENT_TIME, full, NULL);
 
 	if (event != NULL)
 		return event;
@@ -1002,11 +854,11 @@ START_TEST (test_hostile)
 	AstraEventKind kind = astra_event_kind_from_string (astra_check_event_types[_i]);
 
 	for (guint k = 0; k < G_N_ELEMENTS (hostile_keys); k++) {
-		g_autoptr(AstraPlugin) plugin = configure_ok (hostile_keys[k]);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, hostile_keys[k]);
 		g_autoptr(AstraEvent) event = hostile_event (kind);
 		g_autoptr(AstraEventView) view = astra_event_view_new (event);
-		g_autoptr(AstraRequest) request = render (plugin, event);
-		g_autoptr(AstraRequest) again = render (plugin, event);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
+		g_autoptr(AstraRequest) again = astra_check_render (plugin, event);
 		g_autoptr(JsonNode) root = parse_body (request);
 		gboolean legacy = strstr (hostile_keys[k], "message-card") != NULL;
 		guint n_facts;
@@ -1092,9 +944,9 @@ START_TEST (test_hostile_empty_optional)
 	event = new_event (kind, data);
 
 	for (guint k = 0; k < G_N_ELEMENTS (hostile_keys); k++) {
-		g_autoptr(AstraPlugin) plugin = configure_ok (hostile_keys[k]);
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, hostile_keys[k]);
 		g_autoptr(AstraEventView) view = astra_event_view_new (event);
-		g_autoptr(AstraRequest) request = render (plugin, event);
+		g_autoptr(AstraRequest) request = astra_check_render (plugin, event);
 		g_autoptr(JsonNode) root = parse_body (request);
 		gboolean legacy = strstr (hostile_keys[k], "message-card") != NULL;
 		guint n_facts =
@@ -1103,13 +955,13 @@ START_TEST (test_hostile_empty_optional)
 		ck_assert_uint_eq (n_facts, view->fields->len);
 		if (legacy) {
 			JsonObject *section = json_array_get_object_element (
-			    get_array (json_node_get_object (root), "sections"), 0);
+			    astra_check_get_array (json_node_get_object (root), "sections"), 0);
 			ck_assert (json_object_has_member (section, "text") ==
 				   (view->detail != NULL && view->detail[0] != '\0'));
 		} else {
-			ck_assert_uint_eq (json_array_get_length (get_array (get_card (root), "body")),
-					   1 + (view->detail != NULL && view->detail[0] != '\0') +
-					       (n_facts > 0));
+			ck_assert_uint_eq (
+			    json_array_get_length (astra_check_get_array (get_card (root), "body")),
+			    1 + (view->detail != NULL && view->detail[0] != '\0') + (n_facts > 0));
 		}
 	}
 }
@@ -1118,9 +970,8 @@ END_TEST
 /* over the budget the detail shrinks first, and the facts stay whole */
 START_TEST (test_budget_detail_first)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(AstraEvent) fixture = astra_check_fixture_event ("traceroute.completed", TEST_EVENT_ID);
-	g_autoptr(JsonObject) copy = copy_data (fixture);
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
+	g_autoptr(JsonObject) copy = astra_check_fixture_data ("traceroute.completed");
 	JsonArray *hops = json_array_new ();
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(AstraEventView) view = NULL;
@@ -1146,21 +997,21 @@ START_TEST (test_budget_detail_first)
 	json_object_set_array_member (copy, "hops", hops);
 	event = new_event (ASTRA_EVENT_KIND_TRACEROUTE_COMPLETED, copy);
 	view = astra_event_view_new (event);
-	request = render (plugin, event);
+	request = astra_check_render (plugin, event);
 	ck_assert_uint_gt (g_bytes_get_size (astra_request_get_body (request)), TEAMS_BODY_MAX - 1024);
 	root = parse_body (request);
 	assert_adaptive_card_limits (root);
-	body = get_array (get_card (root), "body");
+	body = astra_check_get_array (get_card (root), "body");
 	ck_assert_uint_eq (json_array_get_length (body), 3);
-	detail = get_string (json_array_get_object_element (body, 1), "text");
+	detail = astra_check_get_string (json_array_get_object_element (body, 1), "text");
 	ck_assert (g_str_has_prefix (detail, "1  \U0001F525"));
 	ck_assert (g_str_has_suffix (detail, "\u2026"));
-	facts = get_array (json_array_get_object_element (body, 2), "facts");
+	facts = astra_check_get_array (json_array_get_object_element (body, 2), "facts");
 	ck_assert_uint_eq (json_array_get_length (facts), view->fields->len);
 	for (guint i = 0; i < view->fields->len; i++) {
 		AstraViewField *field = g_ptr_array_index (view->fields, i);
-		g_autofree char *value =
-		    markdown_unescape (get_string (json_array_get_object_element (facts, i), "value"));
+		g_autofree char *value = markdown_unescape (
+		    astra_check_get_string (json_array_get_object_element (facts, i), "value"));
 		ck_assert_str_eq (value, field->value);
 	}
 }
@@ -1178,7 +1029,7 @@ assert_shrink_order (AstraEventView *view, JsonArray *facts, gboolean has_detail
 		AstraViewField *field = g_ptr_array_index (view->fields, i);
 		JsonObject *fact = json_array_get_object_element (facts, i);
 		const char *markdown =
-		    json_object_has_member (fact, "value") ? get_string (fact, "value") : NULL;
+		    json_object_has_member (fact, "value") ? astra_check_get_string (fact, "value") : NULL;
 		g_autofree char *shown = markdown_unescape (markdown);
 		g_autofree char *natural = astra_utf8_truncate (field->value, TEAMS_FACT_MAX);
 
@@ -1212,7 +1063,8 @@ START_TEST (test_budget_order)
 		g_autoptr(AstraEventView) view = astra_event_view_new (event);
 
 		for (guint legacy = 0; legacy < 2; legacy++) {
-			g_autoptr(AstraPlugin) plugin = configure_ok (
+			g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (
+			    &teams,
 			    legacy ? "url = " TEST_URL "\nformat = message-card\n" : "url = " TEST_URL "\n");
 			g_autoptr(AstraRequest) request = astra_request_new ();
 			g_autoptr(GError) error = NULL;
@@ -1235,26 +1087,27 @@ START_TEST (test_budget_order)
 			if (legacy) {
 				assert_message_card_limits (root);
 				container = json_array_get_object_element (
-				    get_array (json_node_get_object (root), "sections"), 0);
+				    astra_check_get_array (json_node_get_object (root), "sections"), 0);
 				has_detail = json_object_has_member (container, "text");
 				facts_node = json_object_get_member (container, "facts");
 				assert_shrink_order (
 				    view, facts_node != NULL ? json_node_get_array (facts_node) : NULL,
 				    has_detail);
 			} else {
-				JsonArray *body = get_array (get_card (root), "body");
+				JsonArray *body = astra_check_get_array (get_card (root), "body");
 				JsonObject *last =
 				    json_array_get_object_element (body, json_array_get_length (body) - 1);
 				assert_adaptive_card_limits (root);
-				has_detail =
-				    json_array_get_length (body) > 1 &&
-				    g_strcmp0 (get_string (json_array_get_object_element (body, 1), "type"),
-					       "TextBlock") == 0;
-				assert_shrink_order (view,
-						     g_strcmp0 (get_string (last, "type"), "FactSet") == 0
-							 ? get_array (last, "facts")
-							 : NULL,
-						     has_detail);
+				has_detail = json_array_get_length (body) > 1 &&
+					     g_strcmp0 (astra_check_get_string (
+							    json_array_get_object_element (body, 1), "type"),
+							"TextBlock") == 0;
+				assert_shrink_order (
+				    view,
+				    g_strcmp0 (astra_check_get_string (last, "type"), "FactSet") == 0
+					? astra_check_get_array (last, "facts")
+					: NULL,
+				    has_detail);
 			}
 		}
 	}
@@ -1274,7 +1127,7 @@ START_TEST (test_budget_steps)
 	gboolean seen_too_large = FALSE;
 
 	for (gsize budget = 24 * 1024; budget >= 500; budget -= 250) {
-		g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+		g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
 		g_autoptr(AstraRequest) request = astra_request_new ();
 		g_autoptr(GError) error = NULL;
 		g_autoptr(JsonNode) root = NULL;
@@ -1291,19 +1144,19 @@ START_TEST (test_budget_steps)
 		ck_assert_msg (!seen_too_large, "%" G_GSIZE_FORMAT " fits after a larger budget did not",
 			       budget);
 		root = parse_body (request);
-		body = get_array (get_card (root), "body");
+		body = astra_check_get_array (get_card (root), "body");
 		last = json_array_get_object_element (body, json_array_get_length (body) - 1);
-		if (g_strcmp0 (get_string (last, "type"), "FactSet") != 0) {
+		if (g_strcmp0 (astra_check_get_string (last, "type"), "FactSet") != 0) {
 			seen_dropped = TRUE;
 			continue;
 		}
-		facts = get_array (last, "facts");
+		facts = astra_check_get_array (last, "facts");
 		if (json_array_get_length (facts) < view->fields->len)
 			seen_dropped = TRUE;
 		for (guint i = 0; i < json_array_get_length (facts); i++) {
 			AstraViewField *field = g_ptr_array_index (view->fields, i);
 			g_autofree char *shown = markdown_unescape (
-			    get_string (json_array_get_object_element (facts, i), "value"));
+			    astra_check_get_string (json_array_get_object_element (facts, i), "value"));
 			g_autofree char *natural = astra_utf8_truncate (field->value, TEAMS_FACT_MAX);
 			if (g_strcmp0 (shown, natural) != 0)
 				seen_cut = TRUE;
@@ -1326,14 +1179,7 @@ END_TEST
 	"Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error " code     \
 	" with ContextId tcid=622824298674363899,server=DB5PEPF00003FC8,cv=AszFFaeXdEGdFrJhai0eUw.1.0.."
 
-static const struct {
-	guint status;
-	const char *body;        /* NULL: none */
-	const char *retry_after; /* NULL: no header */
-	AstraOutcome outcome;
-	double expected_retry_after; /* < 0: none */
-	const char *reason;          /* NULL: none set */
-} classify_cases[] = {
+static const AstraCheckClassifyCase classify_cases[] = {
 	/* Workflows: queued, the card is posted later (or the flow fails in its run history) */
 	{ 202, NULL, NULL, ASTRA_OUTCOME_DELIVERED, -1, NULL },
 	{ 202, "", NULL, ASTRA_OUTCOME_DELIVERED, -1, NULL },
@@ -1412,39 +1258,16 @@ static const struct {
 
 START_TEST (test_classify)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
-	g_autoptr(GBytes) body =
-		       classify_cases[_i].body != NULL
-			   ? g_bytes_new_static (classify_cases[_i].body, strlen (classify_cases[_i].body))
-			   : NULL;
-	g_autoptr(AstraResponse) response = astra_response_new (classify_cases[_i].status, body);
-	AstraOutcome outcome;
-	double got;
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
 
-	if (classify_cases[_i].retry_after != NULL)
-		astra_response_set_header (response, "Retry-After", classify_cases[_i].retry_after);
-	outcome = astra_plugin_classify (plugin, response);
-	ck_assert_msg (
-	    outcome == classify_cases[_i].outcome, "%u %s: expected %s, got %s", classify_cases[_i].status,
-	    classify_cases[_i].body != NULL ? classify_cases[_i].body : "",
-	    astra_outcome_to_string (classify_cases[_i].outcome), astra_outcome_to_string (outcome));
-	got = astra_response_get_retry_after (response);
-	if (classify_cases[_i].expected_retry_after < 0)
-		ck_assert_msg (got < 0, "expected no retry-after, got %f", got);
-	else
-		ck_assert_msg (got == classify_cases[_i].expected_retry_after, "expected %f, got %f",
-			       classify_cases[_i].expected_retry_after, got);
-	if (classify_cases[_i].reason == NULL)
-		ck_assert_ptr_null (astra_response_get_reason (response));
-	else
-		ck_assert_pstr_eq (astra_response_get_reason (response), classify_cases[_i].reason);
+	astra_check_assert_classify (plugin, &classify_cases[_i]);
 }
 END_TEST
 
 /* bodies larger than what classify reads: the text is not looked for past it, nothing crashes */
 START_TEST (test_classify_large_bodies)
 {
-	g_autoptr(AstraPlugin) plugin = configure_ok ("url = " TEST_URL "\n");
+	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&teams, "url = " TEST_URL "\n");
 	g_autoptr(GString) late = g_string_new (NULL);
 	g_autoptr(GString) deep = g_string_new (NULL);
 	g_autoptr(GString) big_json = g_string_new ("{\"error\":{\"code\":\"TooBig\",\"message\":\"");

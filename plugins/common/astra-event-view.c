@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "astra-event-view.h"
+#include "astra-plugin-util.h"
 
 #define ASTRA_ELLIPSIS "\u2026"
 
@@ -117,11 +118,7 @@ astra_view_or (const char *str)
 static const char *
 astra_view_string (JsonObject *data, const char *member)
 {
-	JsonNode *node = json_object_get_member (data, member);
-
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string (node);
+	return astra_plugin_json_get_string (data, member);
 }
 
 /* a member as display text: strings as they are, numbers as JavaScript prints them, booleans yes/no */

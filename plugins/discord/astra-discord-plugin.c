@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "astra-discord-plugin.h"
+#include "astra-plugin-util.h"
 
 #define ASTRA_DISCORD_DEFAULT_USERNAME "AstraNetmon"
 #define ASTRA_DISCORD_FOOTER_PREFIX "AstraNetmon \u00b7 "
@@ -87,19 +88,27 @@ astra_discord_defuse (GString *out, const char *p)
 	return 0;
 }
 
+/* the byte at P into OUT, defused if it starts a mention; returns where the rest starts */
+static const char *
+astra_discord_append_defused (GString *out, const char *p)
+{
+	gsize n = astra_discord_defuse (out, p);
+
+	if (n == 0)
+		g_string_append_c (out, *p++);
+	else
+		p += n;
+	return p;
+}
+
 /* plain text (the title): mentions defused, nothing else changed */
 static char *
 astra_discord_defuse_text (const char *text)
 {
 	GString *out = g_string_sized_new (strlen (text) + 8);
 
-	for (const char *p = text; *p != '\0';) {
-		gsize n = astra_discord_defuse (out, p);
-		if (n == 0)
-			g_string_append_c (out, *p++);
-		else
-			p += n;
-	}
+	for (const char *p = text; *p != '\0';)
+		p = astra_discord_append_defused (out, p);
 	return g_string_free (out, FALSE);
 }
 
@@ -145,13 +154,8 @@ astra_discord_escape_markdown (const char *text)
 		gsize n = astra_discord_url_length (p);
 
 		if (n > 0) {
-			for (const char *end = p + n; p < end;) {
-				gsize m = astra_discord_defuse (out, p);
-				if (m == 0)
-					g_string_append_c (out, *p++);
-				else
-					p += m;
-			}
+			for (const char *end = p + n; p < end;)
+				p = astra_discord_append_defused (out, p);
 			line_start = FALSE;
 			continue;
 		}
@@ -164,11 +168,7 @@ astra_discord_escape_markdown (const char *text)
 		line_start = *p == '\n';
 		if (strchr ("\\*_~`|[]", *p) != NULL)
 			g_string_append_c (out, '\\');
-		n = astra_discord_defuse (out, p);
-		if (n == 0)
-			g_string_append_c (out, *p++);
-		else
-			p += n;
+		p = astra_discord_append_defused (out, p);
 	}
 	return g_string_free (out, FALSE);
 }
@@ -180,18 +180,12 @@ astra_discord_escape_code (const char *text)
 	GString *out = g_string_sized_new (strlen (text) + 16);
 
 	for (const char *p = text; *p != '\0';) {
-		gsize n;
-
 		if (*p == '`') {
 			g_string_append (out, "`" ASTRA_DISCORD_ZWSP);
 			p++;
 			continue;
 		}
-		n = astra_discord_defuse (out, p);
-		if (n == 0)
-			g_string_append_c (out, *p++);
-		else
-			p += n;
+		p = astra_discord_append_defused (out, p);
 	}
 	return g_string_free (out, FALSE);
 }
@@ -291,43 +285,12 @@ astra_discord_url_with_wait (const char *url)
 	return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* KEY of GROUP into *VALUE, stripped and not empty; NULL when not set */
 static gboolean
-astra_discord_validate_url (const char *key, const char *url, GError **error)
+astra_discord_get_string (GKeyFile *keyfile, const char *group, const char *key, char **value, GError **error)
 {
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-	g_autoptr(GError) error_local = NULL;
-
-	/* the same checks the core makes before sending, now, so a typo is a config error */
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, &error_local)) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s: %s", key,
-			     error_local->message);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* KEY of GROUP as a string, NULL without an error when not set */
-static char *
-astra_discord_get_string (GKeyFile *keyfile, const char *group, const char *key, GError **error)
-{
-	g_autoptr(GError) error_local = NULL;
-	g_autofree char *value = NULL;
-
-	if (!g_key_file_has_key (keyfile, group, key, NULL))
-		return NULL;
-	value = g_key_file_get_string (keyfile, group, key, &error_local);
-	if (value == NULL) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s: %s", key,
-			     error_local->message);
-		return NULL;
-	}
-	g_strstrip (value);
-	if (value[0] == '\0') {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s is empty", key);
-		return NULL;
-	}
-	return g_steal_pointer (&value);
+	return astra_plugin_key_file_get_optional (
+	    keyfile, group, key, ASTRA_PLUGIN_KEY_FLAG_STRIP | ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY, value, error);
 }
 
 static gboolean
@@ -364,7 +327,7 @@ astra_discord_check_avatar_url (const char *avatar_url, GError **error)
 {
 	g_autoptr(GUri) uri = NULL;
 
-	if (!astra_discord_validate_url ("avatar-url", avatar_url, error))
+	if (!astra_plugin_check_url ("avatar-url", avatar_url, error))
 		return FALSE;
 	uri = g_uri_parse (avatar_url, G_URI_FLAGS_ENCODED, NULL);
 	if (uri == NULL || g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0) {
@@ -424,22 +387,16 @@ astra_discord_parse_mention (const char *mention, char **id, gboolean *is_role, 
 static gboolean
 astra_discord_check_dashboard_url (const char *template, GError **error)
 {
-	g_autoptr(JsonObject) data = json_object_new ();
+	g_autoptr(JsonObject) data =
+		       astra_plugin_sample_status_data ("agent-123", "server-01", "tenant-abc");
 	g_autoptr(AstraEvent) sample = NULL;
-	g_autoptr(AstraEventView) view = NULL;
 	g_autofree char *expanded = NULL;
 
-	json_object_set_string_member (data, "agent_id", "agent-123");
-	json_object_set_string_member (data, "hostname", "server-01");
-	json_object_set_string_member (data, "previous_status", "online");
-	json_object_set_string_member (data, "current_status", "offline");
-	json_object_set_string_member (data, "tenant_id", "tenant-abc");
 	sample = astra_event_new (ASTRA_EVENT_KIND_AGENT_STATUS_CHANGED, 1765967400, data, error);
 	if (sample == NULL)
 		return FALSE;
-	view = astra_event_view_new (sample);
-	expanded = astra_event_view_expand_template (view, template);
-	return astra_discord_validate_url ("dashboard-url", expanded, error);
+	expanded = astra_plugin_check_dashboard_url (template, sample, error);
+	return expanded != NULL;
 }
 
 static gboolean
@@ -454,52 +411,31 @@ astra_discord_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const ch
 	g_autofree char *mention_id = NULL;
 	g_autofree char *dashboard_url = NULL;
 	gboolean mention_is_role = FALSE;
-	g_autoptr(GError) error_local = NULL;
 
-	url = astra_key_file_get_secret (keyfile, group, "url", &error_local);
-	if (url == NULL) {
-		if (error_local != NULL)
-			g_propagate_error (error, g_steal_pointer (&error_local));
-		else
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "url (or url-file) is required");
-		return FALSE;
-	}
-	if (!astra_discord_validate_url ("url", url, error))
+	url = astra_plugin_key_file_get_url (keyfile, group, error);
+	if (url == NULL)
 		return FALSE;
 	wait_url = astra_discord_url_with_wait (url);
-	if (!astra_discord_validate_url ("url", wait_url, error))
+	if (!astra_plugin_check_url ("url", wait_url, error))
 		return FALSE;
 
-	username = astra_discord_get_string (keyfile, group, "username", &error_local);
-	if (error_local != NULL) {
-		g_propagate_error (error, g_steal_pointer (&error_local));
+	if (!astra_discord_get_string (keyfile, group, "username", &username, error))
 		return FALSE;
-	}
 	if (username != NULL && !astra_discord_check_username (username, error))
 		return FALSE;
 
-	avatar_url = astra_discord_get_string (keyfile, group, "avatar-url", &error_local);
-	if (error_local != NULL) {
-		g_propagate_error (error, g_steal_pointer (&error_local));
+	if (!astra_discord_get_string (keyfile, group, "avatar-url", &avatar_url, error))
 		return FALSE;
-	}
 	if (avatar_url != NULL && !astra_discord_check_avatar_url (avatar_url, error))
 		return FALSE;
 
-	mention = astra_discord_get_string (keyfile, group, "mention", &error_local);
-	if (error_local != NULL) {
-		g_propagate_error (error, g_steal_pointer (&error_local));
+	if (!astra_discord_get_string (keyfile, group, "mention", &mention, error))
 		return FALSE;
-	}
 	if (mention != NULL && !astra_discord_parse_mention (mention, &mention_id, &mention_is_role, error))
 		return FALSE;
 
-	dashboard_url = astra_discord_get_string (keyfile, group, "dashboard-url", &error_local);
-	if (error_local != NULL) {
-		g_propagate_error (error, g_steal_pointer (&error_local));
+	if (!astra_discord_get_string (keyfile, group, "dashboard-url", &dashboard_url, error))
 		return FALSE;
-	}
 	if (dashboard_url != NULL && !astra_discord_check_dashboard_url (dashboard_url, error))
 		return FALSE;
 
@@ -572,18 +508,17 @@ astra_discord_should_mention (AstraDiscordPlugin *self, AstraEventView *view)
 	       astra_event_get_severity (view->event) == ASTRA_SEVERITY_CRITICAL;
 }
 
-/* the dashboard link for VIEW, or NULL when not configured or not a usable URL for this event */
+/* the dashboard link for VIEW, or NULL when not configured or not a usable URL for this event;
+ * Discord counts its length in characters */
 static char *
 astra_discord_dashboard_link (AstraDiscordPlugin *self, AstraEventView *view)
 {
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-	g_autofree char *link = NULL;
+	AstraPluginLink result;
+	g_autofree char *link = astra_plugin_dashboard_link (view, self->dashboard_url, G_MAXSIZE, &result);
 
-	if (self->dashboard_url == NULL)
+	if (result == ASTRA_PLUGIN_LINK_NONE)
 		return NULL;
-	link = astra_event_view_expand_template (view, self->dashboard_url);
-	astra_request_set_url (probe, link);
-	if (astra_utf8_length (link) > ASTRA_DISCORD_LINK_MAX || !astra_request_validate (probe, NULL)) {
+	if (link == NULL || astra_utf8_length (link) > ASTRA_DISCORD_LINK_MAX) {
 		g_debug ("dashboard link for %s %s left out: not a usable URL",
 			 astra_event_get_type_name (view->event), astra_event_get_id (view->event));
 		return NULL;
@@ -773,10 +708,7 @@ astra_discord_plugin_render_view (AstraDiscordPlugin *self,
 		g_prefix_error (error, "rendering the Discord message: ");
 		return FALSE;
 	}
-	astra_request_set_method (request, "POST");
-	astra_request_set_url (request, self->url);
-	astra_request_set_header (request, "User-Agent", self->user_agent);
-	astra_request_set_body (request, body, "application/json");
+	astra_plugin_request_post_json (request, self->url, self->user_agent, body);
 	return TRUE;
 }
 
@@ -796,34 +728,6 @@ astra_discord_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraReques
 }
 
 /* classification */
-
-/* the response body as a JSON object, if it is a small one */
-static JsonNode *
-astra_discord_parse_response (AstraResponse *response)
-{
-	GBytes *body = astra_response_get_body (response);
-	g_autoptr(JsonNode) root = NULL;
-	gsize len = 0;
-	const char *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
-
-	if (data == NULL || len == 0 || len > ASTRA_DISCORD_RESPONSE_PARSE_MAX)
-		return NULL;
-	root = astra_json_parse (data, len, NULL);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-		return NULL;
-	return g_steal_pointer (&root);
-}
-
-/* MEMBER of OBJECT if it is a string, else NULL */
-static const char *
-astra_discord_get_member_string (JsonObject *object, const char *member)
-{
-	JsonNode *node = object != NULL ? json_object_get_member (object, member) : NULL;
-
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string (node);
-}
 
 /* MEMBER of OBJECT if it is a number, into VALUE */
 static gboolean
@@ -873,7 +777,7 @@ astra_discord_first_field_error (JsonNode *node, const char *path, guint depth)
 			first = json_array_get_element (errors, 0);
 			if (!JSON_NODE_HOLDS_OBJECT (first))
 				continue;
-			message = astra_discord_get_member_string (json_node_get_object (first), "message");
+			message = astra_plugin_json_get_string (json_node_get_object (first), "message");
 			if (message == NULL)
 				continue;
 			return g_strdup_printf ("%s: %s", path[0] != '\0' ? path : "body", message);
@@ -886,14 +790,13 @@ astra_discord_first_field_error (JsonNode *node, const char *path, guint depth)
 	return NULL;
 }
 
-/* TEXT on one line, bounded */
+/* TEXT on one line, bounded, as Discord wrote it (white space and all) */
 static void
 astra_discord_append_bounded (GString *out, const char *text, gsize max_chars)
 {
-	g_autofree char *sanitized = astra_text_sanitize (text, FALSE);
-	g_autofree char *truncated = astra_utf8_truncate (sanitized, max_chars);
+	g_autofree char *line = astra_text_line (text, FALSE, max_chars);
 
-	g_string_append (out, truncated);
+	g_string_append (out, line);
 }
 
 /*
@@ -903,13 +806,11 @@ astra_discord_append_bounded (GString *out, const char *text, gsize max_chars)
  * "error code: 1015"). Bounded and on one line, whatever the body holds.
  */
 static char *
-astra_discord_reason (AstraResponse *response, JsonNode *root, const char *fallback)
+astra_discord_reason (AstraResponse *response, JsonObject *object, const char *fallback)
 {
-	JsonObject *object = root != NULL ? json_node_get_object (root) : NULL;
-	const char *message = astra_discord_get_member_string (object, "message");
+	const char *message = astra_plugin_json_get_string (object, "message");
 	g_autoptr(GString) out = g_string_new (NULL);
 	g_autofree char *field_error = NULL;
-	g_autofree char *reason = NULL;
 	double code = 0;
 	gboolean global = FALSE;
 	JsonNode *global_node = object != NULL ? json_object_get_member (object, "global") : NULL;
@@ -949,14 +850,13 @@ astra_discord_reason (AstraResponse *response, JsonNode *root, const char *fallb
 		g_string_append (out, ": ");
 		astra_discord_append_bounded (out, field_error, ASTRA_DISCORD_REASON_PART_MAX);
 	}
-	reason = astra_text_sanitize (out->str, FALSE);
-	return astra_utf8_truncate (reason, ASTRA_DISCORD_REASON_MAX);
+	return astra_text_line (out->str, FALSE, ASTRA_DISCORD_REASON_MAX);
 }
 
 static void
-astra_discord_set_reason (AstraResponse *response, JsonNode *root, const char *fallback)
+astra_discord_set_reason (AstraResponse *response, JsonObject *object, const char *fallback)
 {
-	g_autofree char *reason = astra_discord_reason (response, root, fallback);
+	g_autofree char *reason = astra_discord_reason (response, object, fallback);
 
 	astra_response_set_reason (response, reason);
 }
@@ -973,39 +873,37 @@ static AstraOutcome
 astra_discord_plugin_classify (AstraPlugin *plugin, AstraResponse *response)
 {
 	guint status = astra_response_get_status (response);
-	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(JsonObject) object = NULL;
 	AstraOutcome outcome;
 
 	if (status == 200 || status == 204)
 		return ASTRA_OUTCOME_DELIVERED;
-	root = astra_discord_parse_response (response);
+	object = astra_plugin_response_json_object (response, ASTRA_DISCORD_RESPONSE_PARSE_MAX);
 
 	if (status == 429) {
 		double delay = -1;
 
 		/* the body's retry_after (fractional seconds) is more precise than the header */
-		if (!astra_discord_get_member_number (root != NULL ? json_node_get_object (root) : NULL,
-						      "retry_after", &delay) ||
-		    delay < 0)
+		if (!astra_discord_get_member_number (object, "retry_after", &delay) || delay < 0)
 			delay = astra_response_parse_retry_after_header (response);
 		astra_response_set_retry_after (response, astra_discord_clamp_delay (delay));
-		astra_discord_set_reason (response, root, "rate limited");
+		astra_discord_set_reason (response, object, "rate limited");
 		return ASTRA_OUTCOME_RETRY;
 	}
 	/* Discord: "If a webhook returns a 404 status you should not attempt to use it again" */
 	if (status == 404) {
-		astra_discord_set_reason (response, root, "unknown webhook");
+		astra_discord_set_reason (response, object, "unknown webhook");
 		return ASTRA_OUTCOME_GONE;
 	}
 	/* an invalid token (50027) or no access to the channel or thread: nothing heals by itself,
 	 * and every 401 and 403 counts toward Discord's invalid-request limit (10,000 in 10 minutes
 	 * bans the host's address for all its webhooks), so stop until an admin looks */
 	if (status == 401 || status == 403) {
-		astra_discord_set_reason (response, root, status == 401 ? "unauthorized" : "forbidden");
+		astra_discord_set_reason (response, object, status == 401 ? "unauthorized" : "forbidden");
 		return ASTRA_OUTCOME_GONE;
 	}
 	if (status >= 400 && status < 500 && status != 408 && status != 410) {
-		astra_discord_set_reason (response, root, "rejected");
+		astra_discord_set_reason (response, object, "rejected");
 		return ASTRA_OUTCOME_FAILED;
 	}
 
@@ -1014,7 +912,7 @@ astra_discord_plugin_classify (AstraPlugin *plugin, AstraResponse *response)
 		g_autofree char *fallback = g_strdup_printf ("HTTP %u", status);
 		astra_response_set_retry_after (
 		    response, astra_discord_clamp_delay (astra_response_get_retry_after (response)));
-		astra_discord_set_reason (response, root, fallback);
+		astra_discord_set_reason (response, object, fallback);
 	}
 	return outcome;
 }

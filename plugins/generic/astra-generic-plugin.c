@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "astra-generic-plugin.h"
+#include "astra-plugin-util.h"
 
 struct _AstraGenericPlugin {
 	AstraPlugin parent_instance;
@@ -23,23 +24,10 @@ static gboolean
 astra_generic_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
 	AstraGenericPlugin *self = ASTRA_GENERIC_PLUGIN (plugin);
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-	g_autofree char *url = NULL;
-	g_autoptr(GError) error_local = NULL;
+	g_autofree char *url = astra_plugin_key_file_get_url (keyfile, group, error);
 
-	url = astra_key_file_get_secret (keyfile, group, "url", error);
-	if (url == NULL) {
-		if (error != NULL && *error == NULL)
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "url (or url-file) is required");
+	if (url == NULL)
 		return FALSE;
-	}
-	/* the same checks the core makes before sending, now, so a typo is a config error */
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, &error_local)) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "url: %s", error_local->message);
-		return FALSE;
-	}
 	g_free (self->url);
 	self->url = g_steal_pointer (&url);
 	return TRUE;
@@ -50,10 +38,7 @@ astra_generic_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraReques
 {
 	AstraGenericPlugin *self = ASTRA_GENERIC_PLUGIN (plugin);
 
-	astra_request_set_method (request, "POST");
-	astra_request_set_url (request, self->url);
-	astra_request_set_header (request, "User-Agent", self->user_agent);
-	astra_request_set_body (request, astra_event_get_body (event), "application/json");
+	astra_plugin_request_post_json (request, self->url, self->user_agent, astra_event_get_body (event));
 	return TRUE;
 }
 

@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "astra-event-view.h"
 #include "astra-pagerduty-plugin.h"
+#include "astra-plugin-util.h"
 
 #define ASTRA_PAGERDUTY_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
 #define ASTRA_PAGERDUTY_ROUTING_KEY_LEN 32
@@ -60,57 +60,13 @@ astra_pagerduty_routing_key_is_valid (const char *key)
 	return len == ASTRA_PAGERDUTY_ROUTING_KEY_LEN;
 }
 
-/* the configured value as written: GKeyFile escapes like \s must not change a URL */
-static char *
-astra_pagerduty_get_raw (GKeyFile *keyfile, const char *group, const char *key, GError **error)
-{
-	g_autofree char *value = g_key_file_get_value (keyfile, group, key, NULL);
-
-	if (value == NULL || value[0] == '\0') {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s is empty", key);
-		return NULL;
-	}
-	return g_steal_pointer (&value);
-}
-
-/* the checks the core makes before sending, as a config error that names KEY and not the URL */
-static gboolean
-astra_pagerduty_check_url (const char *key, const char *url, GError **error)
-{
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-	g_autoptr(GError) error_local = NULL;
-
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, &error_local)) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s: %s", key,
-			     error_local->message);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* an event with most fields a dashboard link may name, to try a template on */
+/* an event with most fields a dashboard link may name, to try a template on: the shared
+ * sample alert, and the target and test of service tests */
 static AstraEvent *
 astra_pagerduty_sample_event (void)
 {
-	g_autoptr(JsonObject) data = json_object_new ();
-	g_autoptr(JsonObject) labels = json_object_new ();
+	g_autoptr(JsonObject) data = astra_plugin_sample_alert_data ();
 
-	json_object_set_string_member (labels, "target", "8.8.8.8");
-	json_object_set_string_member (data, "alert_id", "alt_01JFA3G2M8Q4X7ZKD5N0C6B1YR");
-	json_object_set_string_member (data, "rule", "high-latency");
-	json_object_set_string_member (data, "severity", "critical");
-	json_object_set_string_member (data, "state", "firing");
-	json_object_set_string_member (data, "metric", "latency_ms");
-	json_object_set_double_member (data, "value", 231.4);
-	json_object_set_int_member (data, "threshold", 200);
-	json_object_set_string_member (data, "condition", "> 200");
-	json_object_set_object_member (data, "labels", g_steal_pointer (&labels));
-	json_object_set_string_member (data, "summary", "Latency from server-01 to 8.8.8.8 is 231.4 ms");
-	json_object_set_string_member (data, "started_at", "2025-12-17T10:18:00Z");
-	json_object_set_string_member (data, "agent_id", "agent-123");
-	json_object_set_string_member (data, "hostname", "server-01");
-	json_object_set_string_member (data, "tenant_id", "tenant-abc");
 	json_object_set_string_member (data, "target", "8.8.8.8");
 	json_object_set_string_member (data, "test", "intranet-login");
 	return astra_event_new (ASTRA_EVENT_KIND_ALERT_TRIGGERED, G_GINT64_CONSTANT (1765966800), data, NULL);
@@ -120,7 +76,6 @@ static gboolean
 astra_pagerduty_check_dashboard_url (const char *template, GError **error)
 {
 	g_autoptr(AstraEvent) sample = astra_pagerduty_sample_event ();
-	g_autoptr(AstraEventView) view = NULL;
 	g_autofree char *url = NULL;
 
 	if (sample == NULL) {
@@ -128,9 +83,8 @@ astra_pagerduty_check_dashboard_url (const char *template, GError **error)
 				     "dashboard-url: cannot build a sample event to try the template on");
 		return FALSE;
 	}
-	view = astra_event_view_new (sample);
-	url = astra_event_view_expand_template (view, template);
-	return astra_pagerduty_check_url ("dashboard-url", url, error);
+	url = astra_plugin_check_dashboard_url (template, sample, error);
+	return url != NULL;
 }
 
 static gboolean
@@ -142,13 +96,9 @@ astra_pagerduty_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const 
 	g_autofree char *dashboard_url = NULL;
 	gboolean send_info_events = FALSE;
 
-	routing_key = astra_key_file_get_secret (keyfile, group, "routing-key", error);
-	if (routing_key == NULL) {
-		if (error != NULL && *error == NULL)
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "routing-key (or routing-key-file) is required");
+	routing_key = astra_plugin_key_file_get_required_secret (keyfile, group, "routing-key", error);
+	if (routing_key == NULL)
 		return FALSE;
-	}
 	/* say what is wrong, never what the key is: it lets anyone open incidents */
 	if (!astra_pagerduty_routing_key_is_valid (routing_key)) {
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
@@ -161,15 +111,15 @@ astra_pagerduty_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const 
 		return FALSE;
 	}
 
-	if (g_key_file_has_key (keyfile, group, "url", NULL)) {
-		url = astra_pagerduty_get_raw (keyfile, group, "url", error);
-		if (url == NULL)
-			return FALSE;
-		if (!astra_pagerduty_check_url ("url", url, error))
-			return FALSE;
-	} else {
+	/* values as written: GKeyFile escapes like \s must not change a URL */
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "url",
+						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY,
+						 &url, error))
+		return FALSE;
+	if (url == NULL)
 		url = g_strdup (ASTRA_PAGERDUTY_DEFAULT_URL);
-	}
+	else if (!astra_plugin_check_url ("url", url, error))
+		return FALSE;
 
 	if (g_key_file_has_key (keyfile, group, "send-info-events", NULL)) {
 		g_autoptr(GError) error_local = NULL;
@@ -182,13 +132,12 @@ astra_pagerduty_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const 
 		}
 	}
 
-	if (g_key_file_has_key (keyfile, group, "dashboard-url", NULL)) {
-		dashboard_url = astra_pagerduty_get_raw (keyfile, group, "dashboard-url", error);
-		if (dashboard_url == NULL)
-			return FALSE;
-		if (!astra_pagerduty_check_dashboard_url (dashboard_url, error))
-			return FALSE;
-	}
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url",
+						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY,
+						 &dashboard_url, error))
+		return FALSE;
+	if (dashboard_url != NULL && !astra_pagerduty_check_dashboard_url (dashboard_url, error))
+		return FALSE;
 
 	g_free (self->routing_key);
 	self->routing_key = g_steal_pointer (&routing_key);
@@ -219,21 +168,6 @@ astra_pagerduty_dedup_key (const char *key)
 	while (prefix_len > 0 && ((guchar) key[prefix_len] & 0xc0) == 0x80)
 		prefix_len--;
 	return g_strdup_printf ("%.*s#%s", (int) prefix_len, key, digest);
-}
-
-/* one line without control or bidi characters, at most MAX characters; NULL if nothing is left */
-static char *
-astra_pagerduty_line (const char *str, gsize max_chars)
-{
-	g_autofree char *clean = NULL;
-
-	if (str == NULL)
-		return NULL;
-	clean = astra_text_sanitize (str, FALSE);
-	g_strstrip (clean);
-	if (clean[0] == '\0')
-		return NULL;
-	return astra_utf8_truncate (clean, max_chars);
 }
 
 static const char *
@@ -295,11 +229,11 @@ astra_pagerduty_summary (AstraEventView *view)
 	}
 	/* what a failed test says is what people need first */
 	if (kind == ASTRA_EVENT_KIND_SERVICE_TEST_FAILED && view->detail != NULL) {
-		g_autofree char *error = astra_pagerduty_line (view->detail, ASTRA_PAGERDUTY_SUMMARY_MAX);
+		g_autofree char *error = astra_text_line (view->detail, TRUE, ASTRA_PAGERDUTY_SUMMARY_MAX);
 		if (error != NULL)
 			g_string_append_printf (str, "%sError: %s", n++ == 0 ? " \u2014 " : ", ", error);
 	}
-	summary = astra_pagerduty_line (str->str, ASTRA_PAGERDUTY_SUMMARY_MAX);
+	summary = astra_text_line (str->str, TRUE, ASTRA_PAGERDUTY_SUMMARY_MAX);
 	/* a summary is required: the type says at least what happened */
 	return summary != NULL ? g_steal_pointer (&summary)
 			       : g_strdup (astra_event_get_type_name (view->event));
@@ -326,10 +260,10 @@ astra_pagerduty_component (AstraEventView *view)
 static char *
 astra_pagerduty_source (AstraEventView *view)
 {
-	g_autofree char *source = astra_pagerduty_line (view->hostname, ASTRA_PAGERDUTY_SHORT_MAX);
+	g_autofree char *source = astra_text_line (view->hostname, TRUE, ASTRA_PAGERDUTY_SHORT_MAX);
 
 	if (source == NULL)
-		source = astra_pagerduty_line (view->agent_id, ASTRA_PAGERDUTY_SHORT_MAX);
+		source = astra_text_line (view->agent_id, TRUE, ASTRA_PAGERDUTY_SHORT_MAX);
 	if (source == NULL)
 		source = g_strdup ("astra-alerts");
 	return g_steal_pointer (&source);
@@ -338,7 +272,7 @@ astra_pagerduty_source (AstraEventView *view)
 static void
 astra_pagerduty_set_line (JsonObject *object, const char *member, const char *value)
 {
-	g_autofree char *line = astra_pagerduty_line (value, ASTRA_PAGERDUTY_SHORT_MAX);
+	g_autofree char *line = astra_text_line (value, TRUE, ASTRA_PAGERDUTY_SHORT_MAX);
 
 	if (line != NULL)
 		json_object_set_string_member (object, member, line);
@@ -459,20 +393,7 @@ astra_pagerduty_details_from_view (AstraEventView *view, gsize event_size)
 static char *
 astra_pagerduty_link (AstraPagerDutyPlugin *self, AstraEventView *view)
 {
-	g_autoptr(AstraRequest) probe = NULL;
-	g_autofree char *href = NULL;
-
-	if (self->dashboard_url == NULL)
-		return NULL;
-	href = astra_event_view_expand_template (view, self->dashboard_url);
-	if (strlen (href) > ASTRA_PAGERDUTY_LINK_MAX)
-		return NULL;
-	/* the template was tried at configure time; a link never stops a page, so drop an odd one */
-	probe = astra_request_new ();
-	astra_request_set_url (probe, href);
-	if (!astra_request_validate (probe, NULL))
-		return NULL;
-	return g_steal_pointer (&href);
+	return astra_plugin_dashboard_link (view, self->dashboard_url, ASTRA_PAGERDUTY_LINK_MAX, NULL);
 }
 
 static GBytes *
@@ -620,21 +541,8 @@ astra_pagerduty_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraRequ
 		return FALSE;
 	}
 
-	astra_request_set_method (request, "POST");
-	astra_request_set_url (request, self->url);
-	astra_request_set_header (request, "User-Agent", self->user_agent);
-	astra_request_set_body (request, body, "application/json");
+	astra_plugin_request_post_json (request, self->url, self->user_agent, body);
 	return TRUE;
-}
-
-static const char *
-astra_pagerduty_json_string (JsonObject *object, const char *member)
-{
-	JsonNode *node = json_object_get_member (object, member);
-
-	if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string (node);
 }
 
 /* RAW as one line of at most MAX_CHARS characters, the routing key replaced: should
@@ -667,25 +575,18 @@ astra_pagerduty_reason_line (AstraPagerDutyPlugin *self, const char *raw, gsize 
 static char *
 astra_pagerduty_response_reason (AstraPagerDutyPlugin *self, AstraResponse *response, const char *word)
 {
-	GBytes *body = astra_response_get_body (response);
-	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(JsonObject) object =
+		       astra_plugin_response_json_object (response, ASTRA_PAGERDUTY_RESPONSE_MAX);
 	g_autoptr(GString) detail = g_string_new (NULL);
 	g_autoptr(GString) reason = g_string_new (NULL);
 	g_autofree char *status = NULL;
 	g_autofree char *line = NULL;
 
-	if (body != NULL && g_bytes_get_size (body) > 0 &&
-	    g_bytes_get_size (body) <= ASTRA_PAGERDUTY_RESPONSE_MAX) {
-		gsize len = 0;
-		const char *data = g_bytes_get_data (body, &len);
-		root = astra_json_parse (data, len, NULL);
-	}
-	if (root != NULL && JSON_NODE_HOLDS_OBJECT (root)) {
-		JsonObject *object = json_node_get_object (root);
+	if (object != NULL) {
 		JsonNode *errors = json_object_get_member (object, "errors");
 
 		status =
-		    astra_pagerduty_reason_line (self, astra_pagerduty_json_string (object, "status"), 64);
+		    astra_pagerduty_reason_line (self, astra_plugin_json_get_string (object, "status"), 64);
 		if (errors != NULL && JSON_NODE_HOLDS_ARRAY (errors)) {
 			JsonArray *array = json_node_get_array (errors);
 			for (guint i = 0; i < json_array_get_length (array); i++) {
@@ -706,7 +607,7 @@ astra_pagerduty_response_reason (AstraPagerDutyPlugin *self, AstraResponse *resp
 		}
 		if (detail->len == 0) {
 			g_autofree char *message = astra_pagerduty_reason_line (
-			    self, astra_pagerduty_json_string (object, "message"),
+			    self, astra_plugin_json_get_string (object, "message"),
 			    ASTRA_PAGERDUTY_REASON_MAX);
 			if (message != NULL)
 				g_string_append (detail, message);
@@ -715,7 +616,7 @@ astra_pagerduty_response_reason (AstraPagerDutyPlugin *self, AstraResponse *resp
 	g_string_append (reason, status != NULL ? status : word);
 	if (detail->len > 0)
 		g_string_append_printf (reason, ": %s", detail->str);
-	line = astra_pagerduty_line (reason->str, ASTRA_PAGERDUTY_REASON_MAX);
+	line = astra_text_line (reason->str, TRUE, ASTRA_PAGERDUTY_REASON_MAX);
 	return line != NULL ? g_steal_pointer (&line) : g_strdup (word);
 }
 

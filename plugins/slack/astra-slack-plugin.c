@@ -21,7 +21,7 @@
 
 #include <string.h>
 
-#include "astra-event-view.h"
+#include "astra-plugin-util.h"
 #include "astra-slack-plugin.h"
 
 /* Block Kit's documented limits (DESTINATIONS.md section 2.2) */
@@ -305,29 +305,21 @@ astra_slack_mention_parse (const char *mention, GError **error)
 static gboolean
 astra_slack_dashboard_url_check (const char *template, GError **error)
 {
-	g_autoptr(JsonObject) data = json_object_new ();
+	g_autoptr(JsonObject) data = astra_plugin_sample_status_data ("agent-1", "host-1", "tenant-1");
 	g_autoptr(AstraEvent) sample = NULL;
-	g_autoptr(AstraEventView) view = NULL;
-	g_autoptr(AstraRequest) probe = astra_request_new ();
 	g_autoptr(GError) error_local = NULL;
 	g_autofree char *url = NULL;
 
-	json_object_set_string_member (data, "agent_id", "agent-1");
-	json_object_set_string_member (data, "hostname", "host-1");
-	json_object_set_string_member (data, "previous_status", "online");
-	json_object_set_string_member (data, "current_status", "offline");
-	json_object_set_string_member (data, "tenant_id", "tenant-1");
 	sample = astra_event_new (ASTRA_EVENT_KIND_AGENT_STATUS_CHANGED, 1765967400, data, &error_local);
 	if (sample == NULL) {
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED, "dashboard-url: %s", error_local->message);
 		return FALSE;
 	}
-	view = astra_event_view_new (sample);
-	url = astra_event_view_expand_template (view, template);
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, &error_local)) {
+	url = astra_plugin_check_dashboard_url (template, sample, &error_local);
+	if (url == NULL) {
+		/* "dashboard-url: why", and where the values came from */
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-			     "dashboard-url: %s (with sample values for the placeholders)", error_local->message);
+			     "%s (with sample values for the placeholders)", error_local->message);
 		return FALSE;
 	}
 	return TRUE;
@@ -337,46 +329,29 @@ static gboolean
 astra_slack_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
 	AstraSlackPlugin *self = ASTRA_SLACK_PLUGIN (plugin);
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-	g_autoptr(GError) error_local = NULL;
 	g_autofree char *url = NULL;
+	g_autofree char *mention_value = NULL;
 	g_autofree char *mention = NULL;
 	g_autofree char *dashboard_url = NULL;
 
-	url = astra_key_file_get_secret (keyfile, group, "url", error);
-	if (url == NULL) {
-		if (error != NULL && *error == NULL)
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "url (or url-file) is required");
+	url = astra_plugin_key_file_get_url (keyfile, group, error);
+	if (url == NULL)
 		return FALSE;
-	}
-	/* the checks the core makes before sending, now; the URL is the credential, never echoed */
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, &error_local)) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "url: %s", error_local->message);
-		return FALSE;
-	}
 
-	if (g_key_file_has_key (keyfile, group, "mention", NULL)) {
-		g_autofree char *value = g_key_file_get_string (keyfile, group, "mention", &error_local);
-		if (value == NULL) {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "mention: %s",
-				     error_local->message);
-			return FALSE;
-		}
-		mention = astra_slack_mention_parse (value, error);
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "mention", ASTRA_PLUGIN_KEY_FLAG_NONE,
+						 &mention_value, error))
+		return FALSE;
+	if (mention_value != NULL) {
+		mention = astra_slack_mention_parse (mention_value, error);
 		if (mention == NULL)
 			return FALSE;
 	}
 
-	if (g_key_file_has_key (keyfile, group, "dashboard-url", NULL)) {
-		dashboard_url = g_key_file_get_string (keyfile, group, "dashboard-url", &error_local);
-		if (dashboard_url == NULL) {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "dashboard-url: %s",
-				     error_local->message);
-			return FALSE;
-		}
-		g_strstrip (dashboard_url);
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url", ASTRA_PLUGIN_KEY_FLAG_STRIP,
+						 &dashboard_url, error))
+		return FALSE;
+	if (dashboard_url != NULL) {
+		/* not ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY: Slack has always said "dashboard-url: is empty" */
 		if (dashboard_url[0] == '\0') {
 			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 					     "dashboard-url: is empty");
@@ -468,21 +443,18 @@ astra_slack_fallback_text (AstraSlackPlugin *self, AstraEventView *view, gboolea
 	return g_strdup_printf ("%s %s", self->mention, escaped);
 }
 
-/* the dashboard link for this event as mrkdwn, or NULL */
+/* the dashboard link for this event as mrkdwn, or NULL; what counts is its length once escaped */
 static char *
 astra_slack_link (AstraSlackPlugin *self, AstraEventView *view)
 {
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-	g_autofree char *url = NULL;
+	AstraPluginLink result;
+	g_autofree char *url = astra_plugin_dashboard_link (view, self->dashboard_url, G_MAXSIZE, &result);
 	g_autofree char *escaped = NULL;
 
-	if (self->dashboard_url == NULL)
-		return NULL;
-	url = astra_event_view_expand_template (view, self->dashboard_url);
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, NULL)) {
-		g_debug ("the dashboard link for %s is not a valid URL; leaving it out",
-			 astra_event_get_id (view->event));
+	if (url == NULL) {
+		if (result == ASTRA_PLUGIN_LINK_INVALID)
+			g_debug ("the dashboard link for %s is not a valid URL; leaving it out",
+				 astra_event_get_id (view->event));
 		return NULL;
 	}
 	escaped = astra_slack_link_url (url);
@@ -650,10 +622,7 @@ astra_slack_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraRequest 
 		g_prefix_error (error, "slack: ");
 		return FALSE;
 	}
-	astra_request_set_method (request, "POST");
-	astra_request_set_url (request, self->url);
-	astra_request_set_header (request, "User-Agent", self->user_agent);
-	astra_request_set_body (request, body, "application/json");
+	astra_plugin_request_post_json (request, self->url, self->user_agent, body);
 	return TRUE;
 }
 
@@ -696,17 +665,11 @@ astra_slack_response_word (AstraResponse *response)
 	if (astra_slack_is_word (data + start, end - start))
 		return g_strndup (data + start, end - start);
 	if (start < end && data[start] == '{') {
-		g_autoptr(JsonNode) root = astra_json_parse (data, len, NULL);
-		JsonNode *node;
-		const char *word;
+		g_autoptr(JsonObject) object =
+			       astra_plugin_response_json_object (response, ASTRA_SLACK_WORD_READ_MAX);
+		const char *word = astra_plugin_json_get_string (object, "error");
 
-		if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-			return NULL;
-		node = json_object_get_member (json_node_get_object (root), "error");
-		if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-			return NULL;
-		word = json_node_get_string (node);
-		if (astra_slack_is_word (word, strlen (word)))
+		if (word != NULL && astra_slack_is_word (word, strlen (word)))
 			return g_strdup (word);
 	}
 	return NULL;

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "astra-event-view.h"
+#include "astra-plugin-util.h"
 #include "astra-teams-plugin.h"
 
 /* Teams refuses messages over "28 KB" without saying how it counts them; we
@@ -71,24 +71,8 @@ typedef struct {
 static AstraEvent *
 astra_teams_sample_event (GError **error)
 {
-	g_autoptr(JsonObject) data = json_object_new ();
-	JsonObject *labels = json_object_new ();
+	g_autoptr(JsonObject) data = astra_plugin_sample_alert_data ();
 
-	json_object_set_string_member (labels, "target", "8.8.8.8");
-	json_object_set_string_member (data, "alert_id", "alt_01JFA3G2M8Q4X7ZKD5N0C6B1YR");
-	json_object_set_string_member (data, "rule", "high-latency");
-	json_object_set_string_member (data, "severity", "critical");
-	json_object_set_string_member (data, "state", "firing");
-	json_object_set_string_member (data, "metric", "latency_ms");
-	json_object_set_double_member (data, "value", 231.4);
-	json_object_set_int_member (data, "threshold", 200);
-	json_object_set_string_member (data, "condition", "> 200");
-	json_object_set_object_member (data, "labels", labels);
-	json_object_set_string_member (data, "summary", "Latency from server-01 to 8.8.8.8 is 231.4 ms");
-	json_object_set_string_member (data, "started_at", "2025-12-17T10:18:00Z");
-	json_object_set_string_member (data, "agent_id", "agent-123");
-	json_object_set_string_member (data, "hostname", "server-01");
-	json_object_set_string_member (data, "tenant_id", "tenant-abc");
 	return astra_event_new (ASTRA_EVENT_KIND_ALERT_TRIGGERED, G_GINT64_CONSTANT (1765966800), data,
 				error);
 }
@@ -97,31 +81,21 @@ static gboolean
 astra_teams_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
 	AstraTeamsPlugin *self = ASTRA_TEAMS_PLUGIN (plugin);
-	g_autoptr(AstraRequest) probe = astra_request_new ();
 	g_autofree char *url = NULL;
 	g_autofree char *format = NULL;
 	g_autofree char *dashboard_url = NULL;
-	g_autoptr(GError) error_local = NULL;
 	AstraTeamsFormat format_value = ASTRA_TEAMS_FORMAT_ADAPTIVE_CARD;
 
-	url = astra_key_file_get_secret (keyfile, group, "url", error);
-	if (url == NULL) {
-		if (error != NULL && *error == NULL)
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "url (or url-file) is required");
+	url = astra_plugin_key_file_get_url (keyfile, group, error);
+	if (url == NULL)
 		return FALSE;
-	}
-	/* the same checks the core makes before sending, now, so a typo is a config error */
-	astra_request_set_url (probe, url);
-	if (!astra_request_validate (probe, &error_local)) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "url: %s", error_local->message);
-		return FALSE;
-	}
 
 	/* raw values: GKeyFile's own errors would quote them */
-	format = g_key_file_get_value (keyfile, group, "format", NULL);
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "format",
+						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_STRIP,
+						 &format, error))
+		return FALSE;
 	if (format != NULL) {
-		g_strstrip (format);
 		if (g_strcmp0 (format, "adaptive-card") == 0) {
 			format_value = ASTRA_TEAMS_FORMAT_ADAPTIVE_CARD;
 		} else if (g_strcmp0 (format, "message-card") == 0) {
@@ -133,19 +107,16 @@ astra_teams_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char
 		}
 	}
 
-	dashboard_url = g_key_file_get_value (keyfile, group, "dashboard-url", NULL);
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url",
+						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_STRIP |
+						     ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY,
+						 &dashboard_url, error))
+		return FALSE;
 	if (dashboard_url != NULL) {
 		g_autoptr(AstraEvent) sample = NULL;
-		g_autoptr(AstraEventView) view = NULL;
-		g_autoptr(AstraRequest) link_probe = astra_request_new ();
+		g_autoptr(GError) error_local = NULL;
 		g_autofree char *expanded = NULL;
 
-		g_strstrip (dashboard_url);
-		if (dashboard_url[0] == '\0') {
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "dashboard-url is empty");
-			return FALSE;
-		}
 		if (!g_utf8_validate (dashboard_url, -1, NULL)) {
 			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 					     "dashboard-url: not valid UTF-8");
@@ -157,14 +128,9 @@ astra_teams_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char
 				     "dashboard-url: cannot build a sample event: %s", error_local->message);
 			return FALSE;
 		}
-		view = astra_event_view_new (sample);
-		expanded = astra_event_view_expand_template (view, dashboard_url);
-		astra_request_set_url (link_probe, expanded);
-		if (!astra_request_validate (link_probe, &error_local)) {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "dashboard-url: %s",
-				     error_local->message);
+		expanded = astra_plugin_check_dashboard_url (dashboard_url, sample, error);
+		if (expanded == NULL)
 			return FALSE;
-		}
 		if (strlen (expanded) > ASTRA_TEAMS_LINK_MAX) {
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 				     "dashboard-url: longer than %u bytes", (guint) ASTRA_TEAMS_LINK_MAX);
@@ -566,24 +532,14 @@ astra_teams_plugin_fit (AstraTeamsPlugin *self, AstraTeamsCard *card, GError **e
 static char *
 astra_teams_plugin_link (AstraTeamsPlugin *self, AstraEventView *view)
 {
-	g_autoptr(AstraRequest) probe = NULL;
-	g_autofree char *link = NULL;
+	AstraPluginLink result;
+	char *link = astra_plugin_dashboard_link (view, self->dashboard_url, ASTRA_TEAMS_LINK_MAX, &result);
 
-	if (self->dashboard_url == NULL)
-		return NULL;
-	link = astra_event_view_expand_template (view, self->dashboard_url);
-	/* event values are URI-escaped into it, so a long hostname makes a long link */
-	if (strlen (link) > ASTRA_TEAMS_LINK_MAX) {
+	if (result == ASTRA_PLUGIN_LINK_TOO_LONG)
 		g_debug ("dashboard link longer than %u bytes, left out", (guint) ASTRA_TEAMS_LINK_MAX);
-		return NULL;
-	}
-	probe = astra_request_new ();
-	astra_request_set_url (probe, link);
-	if (!astra_request_validate (probe, NULL)) {
+	else if (result == ASTRA_PLUGIN_LINK_INVALID)
 		g_debug ("dashboard link is not a valid URL for this event, left out");
-		return NULL;
-	}
-	return g_steal_pointer (&link);
+	return link;
 }
 
 static gboolean
@@ -602,10 +558,7 @@ astra_teams_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraRequest 
 
 	if (body == NULL)
 		return FALSE;
-	astra_request_set_method (request, "POST");
-	astra_request_set_url (request, self->url);
-	astra_request_set_header (request, "User-Agent", self->user_agent);
-	astra_request_set_body (request, body, "application/json");
+	astra_plugin_request_post_json (request, self->url, self->user_agent, body);
 	return TRUE;
 }
 
@@ -614,33 +567,17 @@ astra_teams_plugin_render (AstraPlugin *plugin, AstraEvent *event, AstraRequest 
 static char *
 astra_teams_error_code (AstraResponse *response)
 {
-	GBytes *body = astra_response_get_body (response);
-	g_autoptr(JsonNode) root = NULL;
-	JsonObject *object;
+	g_autoptr(JsonObject) object = astra_plugin_response_json_object (response, ASTRA_TEAMS_JSON_MAX);
 	JsonNode *error_node;
-	JsonNode *code_node;
 	const char *code;
-	const char *data;
-	gsize len = 0;
 
-	if (body == NULL)
+	if (object == NULL)
 		return NULL;
-	data = g_bytes_get_data (body, &len);
-	if (data == NULL || len == 0 || len > ASTRA_TEAMS_JSON_MAX)
-		return NULL;
-	root = astra_json_parse (data, len, NULL);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-		return NULL;
-	object = json_node_get_object (root);
 	error_node = json_object_get_member (object, "error");
 	if (error_node == NULL || !JSON_NODE_HOLDS_OBJECT (error_node))
 		return NULL;
-	code_node = json_object_get_member (json_node_get_object (error_node), "code");
-	if (code_node == NULL || !JSON_NODE_HOLDS_VALUE (code_node) ||
-	    json_node_get_value_type (code_node) != G_TYPE_STRING)
-		return NULL;
-	code = json_node_get_string (code_node);
-	if (code[0] == '\0' || strlen (code) > ASTRA_TEAMS_CODE_MAX)
+	code = astra_plugin_json_get_string (json_node_get_object (error_node), "code");
+	if (code == NULL || code[0] == '\0' || strlen (code) > ASTRA_TEAMS_CODE_MAX)
 		return NULL;
 	for (const char *p = code; *p != '\0'; p++) {
 		if (!g_ascii_isalnum (*p) && *p != '_' && *p != '.' && *p != '-')
