@@ -11,6 +11,21 @@
 G_BEGIN_DECLS
 
 #define ASTRA_WEBHOOK_DEFAULT_TIMEOUT 10
+#define ASTRA_WEBHOOK_DEFAULT_MAX_IN_FLIGHT 16
+#define ASTRA_WEBHOOK_DEFAULT_BREAKER_FAILURES 5
+#define ASTRA_WEBHOOK_DEFAULT_BREAKER_COOLDOWN_S 30
+
+/* a webhook's delivery settings, from its group: retry-schedule, max-age, rate-limit,
+ * max-in-flight, breaker-failures, breaker-cooldown; defaults per plugin */
+typedef struct {
+	GArray *retry_schedule_us;  /* gint64: the wait before attempt 2, 3, ...; its length + 1 attempts in all */
+	gint64 max_age_us;          /* a delivery older than this is dead; 0: no limit */
+	double rate_per_s;          /* token refill; 0: unlimited */
+	guint burst;                /* bucket size */
+	guint max_in_flight;
+	guint breaker_failures;     /* consecutive failures that open the circuit */
+	gint64 breaker_cooldown_us; /* the first open period, doubled while probes fail */
+} AstraDeliveryPolicy;
 
 #define ASTRA_TYPE_WEBHOOK (astra_webhook_get_type ())
 G_DECLARE_FINAL_TYPE (AstraWebhook, astra_webhook, ASTRA, WEBHOOK, GObject)
@@ -34,6 +49,7 @@ const char *const *astra_webhook_get_events (AstraWebhook *self);
 AstraSeverity astra_webhook_get_min_severity (AstraWebhook *self);
 guint astra_webhook_get_timeout (AstraWebhook *self);
 AstraSigner *astra_webhook_get_signer (AstraWebhook *self);
+const AstraDeliveryPolicy *astra_webhook_get_policy (AstraWebhook *self);
 /* enabled, subscribed to the event's type and at or above min-severity */
 gboolean astra_webhook_wants (AstraWebhook *self, AstraEvent *event);
 
