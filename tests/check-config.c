@@ -573,6 +573,80 @@ START_TEST (test_webhook_unknown_key)
 }
 END_TEST
 
+/* the delivery policy: per-plugin defaults, and each key's syntax */
+START_TEST (test_webhook_policy)
+{
+	g_autofree char *path = write_file ("astra-alertd.conf",
+					    "[webhook plain]\n" GOOD_WEBHOOK_KEYS "\n"
+					    "[webhook tuned]\n" GOOD_WEBHOOK_KEYS
+					    "retry-schedule = 1s, 10s, 1m\n"
+					    "max-age = 1h\n"
+					    "rate-limit = 5/2s\n"
+					    "max-in-flight = 4\n"
+					    "breaker-failures = 3\n"
+					    "breaker-cooldown = 1m\n"
+					    "\n[webhook once]\n" GOOD_WEBHOOK_KEYS "retry-schedule = none\nrate-limit = 1/s\nrate-burst = 7\n",
+					    0600);
+	g_autoptr(AstraConfig) config = NULL;
+	g_autoptr(GPtrArray) webhooks = NULL;
+	g_autoptr(GPtrArray) errors = check_file (path, &config, &webhooks);
+	const AstraDeliveryPolicy *plain;
+	const AstraDeliveryPolicy *tuned;
+	const AstraDeliveryPolicy *once;
+
+	assert_n_errors (errors, 0);
+	plain = astra_webhook_get_policy (g_ptr_array_index (webhooks, 0));
+	tuned = astra_webhook_get_policy (g_ptr_array_index (webhooks, 1));
+	once = astra_webhook_get_policy (g_ptr_array_index (webhooks, 2));
+
+	/* Standard Webhooks' schedule: 9 waits, from 5 s to 24 h; generic is not rate limited */
+	ck_assert_uint_eq (plain->retry_schedule_us->len, 9);
+	ck_assert_int_eq (g_array_index (plain->retry_schedule_us, gint64, 0), 5 * G_USEC_PER_SEC);
+	ck_assert_int_eq (g_array_index (plain->retry_schedule_us, gint64, 8), 24 * G_TIME_SPAN_HOUR);
+	ck_assert_double_eq (plain->rate_per_s, 0);
+	ck_assert_uint_eq (plain->max_in_flight, 16);
+	ck_assert_uint_eq (plain->breaker_failures, 5);
+
+	ck_assert_uint_eq (tuned->retry_schedule_us->len, 3);
+	ck_assert_int_eq (g_array_index (tuned->retry_schedule_us, gint64, 2), G_TIME_SPAN_MINUTE);
+	ck_assert_int_eq (tuned->max_age_us, G_TIME_SPAN_HOUR);
+	ck_assert_double_eq_tol (tuned->rate_per_s, 2.5, 1e-9);
+	ck_assert_uint_eq (tuned->burst, 5);
+	ck_assert_uint_eq (tuned->max_in_flight, 4);
+	ck_assert_uint_eq (tuned->breaker_failures, 3);
+	ck_assert_int_eq (tuned->breaker_cooldown_us, G_TIME_SPAN_MINUTE);
+
+	ck_assert_uint_eq (once->retry_schedule_us->len, 0);
+	ck_assert_double_eq_tol (once->rate_per_s, 1.0, 1e-9);
+	ck_assert_uint_eq (once->burst, 7);
+}
+END_TEST
+
+static const struct {
+	const char *line;
+	const char *key;
+	const char *message;
+} bad_policy_cases[] = {
+    {"retry-schedule = 5s, soon\n", "retry-schedule", "'soon' is not a wait"},
+    {"retry-schedule = 0s\n", "retry-schedule", "is not a wait from 1s to 7d"},
+    {"max-age = forever\n", "max-age", "is not a duration"},
+    {"rate-limit = fast\n", "rate-limit", "is not a rate such as 1/s"},
+    {"rate-limit = 0/s\n", "rate-limit", "is not a rate"},
+    {"rate-burst = 0\n", "rate-burst", "from 1 to 10000"},
+    {"max-in-flight = 1000\n", "max-in-flight", "from 1 to 256"},
+    {"breaker-failures = none\n", "breaker-failures", "is not a whole number"},
+    {"breaker-cooldown = 2d\n", "breaker-cooldown", "is not a duration"},
+};
+
+START_TEST (test_webhook_bad_policy)
+{
+	g_autofree char *text = g_strdup_printf ("[webhook a]\n" GOOD_WEBHOOK_KEYS "%s", bad_policy_cases[_i].line);
+	g_autofree char *msg = expect_one_error (text, 4, "webhook a", bad_policy_cases[_i].key);
+
+	astra_assert_contains (msg, bad_policy_cases[_i].message);
+}
+END_TEST
+
 START_TEST (test_webhook_events_match_nothing)
 {
 	g_autofree char *msg = expect_one_error ("[webhook a]\n"
@@ -1105,6 +1179,8 @@ config_suite (void)
 	tcase_add_test (tc, test_webhook_bad_name);
 	tcase_add_test (tc, test_webhook_unknown_plugin);
 	tcase_add_test (tc, test_webhook_unknown_key);
+	tcase_add_test (tc, test_webhook_policy);
+	tcase_add_loop_test (tc, test_webhook_bad_policy, 0, G_N_ELEMENTS (bad_policy_cases));
 	tcase_add_test (tc, test_webhook_events_match_nothing);
 	tcase_add_test (tc, test_webhook_events_empty);
 	tcase_add_test (tc, test_webhook_bad_min_severity);

@@ -29,6 +29,7 @@ static const char *const astra_daemon_keys[] = {
 
 static const char *const astra_agents_keys[] = {"offline-after", NULL};
 static const char *const astra_ingest_keys[] = {"max-series", "max-labels", "max-label-length", NULL};
+static const char *const astra_delivery_keys[] = {"retention", "retention-count", NULL};
 
 /* where each group and key was written, for messages an admin can act on */
 typedef struct {
@@ -50,6 +51,8 @@ struct _AstraConfig {
 	guint max_series;
 	guint max_labels;
 	guint max_label_length;
+	gint64 retention_us;
+	guint retention_count;
 	GPtrArray *webhooks; /* AstraWebhookConfig */
 	GHashTable *files;   /* path -> AstraConfigFile */
 };
@@ -105,6 +108,8 @@ astra_config_init (AstraConfig *self)
 	self->max_series = ASTRA_SERIES_DEFAULT_MAX_SERIES;
 	self->max_labels = ASTRA_SERIES_DEFAULT_MAX_LABELS;
 	self->max_label_length = ASTRA_SERIES_DEFAULT_MAX_VALUE_LENGTH;
+	self->retention_us = ASTRA_CONFIG_DEFAULT_RETENTION_DAYS * G_TIME_SPAN_DAY;
+	self->retention_count = ASTRA_CONFIG_DEFAULT_RETENTION_COUNT;
 	self->webhooks = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_webhook_config_free);
 	self->files = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify) astra_config_file_free);
@@ -506,6 +511,25 @@ astra_config_read_ingest_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray 
 				 errors);
 }
 
+static void
+astra_config_read_delivery_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray *errors)
+{
+	g_autofree char *value = g_key_file_get_string (keyfile, "delivery", "retention", NULL);
+	gint64 us = 0;
+
+	astra_config_check_keys (self, keyfile, "delivery", astra_delivery_keys, errors);
+	astra_config_read_count (self, keyfile, "delivery", "retention-count", 1000, 1000000000,
+				 &self->retention_count, errors);
+	if (value == NULL)
+		return;
+	if (!astra_parse_duration (value, &us) || us < G_TIME_SPAN_HOUR || us > 365 * G_TIME_SPAN_DAY) {
+		astra_config_add_error (self, errors, self->path, "delivery", "retention",
+					"'%s' is not a duration from 1h to 365d (e.g. 7d)", value);
+		return;
+	}
+	self->retention_us = us;
+}
+
 static gint
 astra_str_compare (gconstpointer a, gconstpointer b)
 {
@@ -582,11 +606,13 @@ astra_config_load (const char *path, GPtrArray *errors)
 			astra_config_read_agents_group (self, keyfile, errors);
 		else if (g_strcmp0 (groups[i], "ingest") == 0)
 			astra_config_read_ingest_group (self, keyfile, errors);
+		else if (g_strcmp0 (groups[i], "delivery") == 0)
+			astra_config_read_delivery_group (self, keyfile, errors);
 		else if (g_str_has_prefix (groups[i], ASTRA_WEBHOOK_GROUP_PREFIX))
 			astra_config_add_webhook (self, keyfile, self->path, groups[i], errors);
 		else
 			astra_config_add_error (self, errors, self->path, groups[i], NULL,
-						"unknown group (expected [daemon], [agents], [ingest] or [webhook NAME])");
+						"unknown group (expected [daemon], [agents], [ingest], [delivery] or [webhook NAME])");
 	}
 	astra_config_read_webhooks_dir (self, webhooks_dir, errors);
 	return g_steal_pointer (&self);
@@ -678,4 +704,16 @@ astra_config_get_series_limits (AstraConfig *self, guint *max_series, guint *max
 	*max_series = self->max_series;
 	*max_labels = self->max_labels;
 	*max_label_length = self->max_label_length;
+}
+
+gint64
+astra_config_get_retention (AstraConfig *self)
+{
+	return self->retention_us;
+}
+
+guint
+astra_config_get_retention_count (AstraConfig *self)
+{
+	return self->retention_count;
 }

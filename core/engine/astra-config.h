@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE (1024 * 1024)
 #define ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 5
 #define ASTRA_CONFIG_DEFAULT_OFFLINE_AFTER 300 /* seconds, for agents that report no interval */
+#define ASTRA_CONFIG_DEFAULT_RETENTION_DAYS 7  /* how long delivered deliveries stay in the history */
+#define ASTRA_CONFIG_DEFAULT_RETENTION_COUNT 1000000
 
 /* one [webhook NAME] group, wherever it was written */
 typedef struct {
@@ -40,6 +42,8 @@ guint astra_config_get_shutdown_timeout (AstraConfig *self);
 GPtrArray *astra_config_get_webhooks (AstraConfig *self);
 const char *astra_config_get_rules_dir (AstraConfig *self);
 gint64 astra_config_get_offline_after (AstraConfig *self);
+gint64 astra_config_get_retention (AstraConfig *self);
+guint astra_config_get_retention_count (AstraConfig *self);
 void astra_config_get_series_limits (AstraConfig *self, guint *max_series, guint *max_labels, guint *max_label_length);
 
 /* command-line overrides, applied after loading */

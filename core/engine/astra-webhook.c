@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "astra-rule.h"
 #include "astra-webhook.h"
 
 /* keys every webhook group may carry whatever its plugin; later issues append here */
@@ -18,7 +19,30 @@ static const char *const astra_webhook_core_keys[] = {
     "secret",
     "secret-file",
     "signature",
+    "retry-schedule",
+    "max-age",
+    "rate-limit",
+    "rate-burst",
+    "max-in-flight",
+    "breaker-failures",
+    "breaker-cooldown",
     NULL,
+};
+
+/* close to Standard Webhooks' schedule: the waits before attempts 2 to 10 */
+static const gint64 astra_webhook_default_schedule_s[] = {5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600,
+							  10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600};
+
+/* what each destination documents it takes (DESTINATIONS.md); others are not limited */
+static const struct {
+	const char *plugin;
+	double rate_per_s;
+	guint burst;
+} astra_webhook_default_rates[] = {
+    {"slack", 1.0, 3},        /* one message per second, short bursts allowed */
+    {"discord", 2.5, 5},      /* 5 requests per 2 s per webhook */
+    {"teams", 4.0, 4},        /* 4 requests per second */
+    {"pagerduty", 2.0, 10},   /* 120 events per minute per routing key */
 };
 
 struct _AstraWebhook {
@@ -33,6 +57,7 @@ struct _AstraWebhook {
 	guint timeout;
 	AstraSigner *signer;
 	char *disabled_reason;
+	AstraDeliveryPolicy policy;
 };
 
 G_STATIC_ASSERT (ASTRA_EVENT_KIND_LAST <= 32);
@@ -50,6 +75,7 @@ astra_webhook_finalize (GObject *object)
 	g_strfreev (self->events);
 	g_clear_object (&self->signer);
 	g_free (self->disabled_reason);
+	g_array_unref (self->policy.retry_schedule_us);
 	G_OBJECT_CLASS (astra_webhook_parent_class)->finalize (object);
 }
 
@@ -65,6 +91,14 @@ astra_webhook_init (AstraWebhook *self)
 	self->enabled = TRUE;
 	self->timeout = ASTRA_WEBHOOK_DEFAULT_TIMEOUT;
 	self->min_severity = ASTRA_SEVERITY_INFO;
+	self->policy.retry_schedule_us = g_array_new (FALSE, FALSE, sizeof (gint64));
+	for (guint i = 0; i < G_N_ELEMENTS (astra_webhook_default_schedule_s); i++) {
+		gint64 us = astra_webhook_default_schedule_s[i] * G_USEC_PER_SEC;
+		g_array_append_val (self->policy.retry_schedule_us, us);
+	}
+	self->policy.max_in_flight = ASTRA_WEBHOOK_DEFAULT_MAX_IN_FLIGHT;
+	self->policy.breaker_failures = ASTRA_WEBHOOK_DEFAULT_BREAKER_FAILURES;
+	self->policy.breaker_cooldown_us = ASTRA_WEBHOOK_DEFAULT_BREAKER_COOLDOWN_S * G_USEC_PER_SEC;
 }
 
 /* errors about a webhook are located in the file and group that define it */
@@ -129,6 +163,133 @@ astra_webhook_strip_key (const char *message, const char *key)
 	if (strncmp (message, key, len) == 0 && message[len] == ':' && message[len + 1] == ' ')
 		return message + len + 2;
 	return message;
+}
+
+/* a duration key (astra_parse_duration syntax) within [min_us, max_us]; FALSE after reporting it */
+static gboolean
+astra_webhook_read_duration (AstraConfig *config,
+			     const AstraWebhookConfig *wc,
+			     const char *key,
+			     gint64 min_us,
+			     gint64 max_us,
+			     gint64 *out,
+			     GPtrArray *errors)
+{
+	g_autofree char *value = g_key_file_get_string (wc->keyfile, wc->group, key, NULL);
+	gint64 us = 0;
+
+	if (value == NULL)
+		return TRUE;
+	if (!astra_parse_duration (g_strstrip (value), &us) || us < min_us || us > max_us) {
+		astra_webhook_add_error (config, wc, key, errors,
+					 "'%s' is not a duration from %" G_GINT64_FORMAT " s to %" G_GINT64_FORMAT
+					 " days (e.g. 30s, 5m, 2h, 3d)",
+					 value, min_us / G_USEC_PER_SEC, max_us / G_TIME_SPAN_DAY);
+		return FALSE;
+	}
+	*out = us;
+	return TRUE;
+}
+
+static void
+astra_webhook_read_count (AstraConfig *config,
+			  const AstraWebhookConfig *wc,
+			  const char *key,
+			  guint64 min,
+			  guint64 max,
+			  guint *out,
+			  GPtrArray *errors)
+{
+	g_autofree char *value = g_key_file_get_string (wc->keyfile, wc->group, key, NULL);
+	guint64 number = 0;
+
+	if (value == NULL)
+		return;
+	if (!g_ascii_string_to_unsigned (g_strstrip (value), 10, min, max, &number, NULL)) {
+		astra_webhook_add_error (config, wc, key, errors,
+					 "'%s' is not a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+					 value, min, max);
+		return;
+	}
+	*out = (guint) number;
+}
+
+/* retry-schedule, max-age, rate-limit, rate-burst, max-in-flight, breaker-failures, breaker-cooldown */
+static void
+astra_webhook_parse_policy (AstraWebhook *self, AstraConfig *config, const AstraWebhookConfig *wc, GPtrArray *errors)
+{
+	AstraDeliveryPolicy *policy = &self->policy;
+	g_autofree char *schedule = g_key_file_get_string (wc->keyfile, wc->group, "retry-schedule", NULL);
+	g_autofree char *rate = g_key_file_get_string (wc->keyfile, wc->group, "rate-limit", NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS (astra_webhook_default_rates); i++) {
+		if (g_strcmp0 (self->plugin_name, astra_webhook_default_rates[i].plugin) == 0) {
+			policy->rate_per_s = astra_webhook_default_rates[i].rate_per_s;
+			policy->burst = astra_webhook_default_rates[i].burst;
+		}
+	}
+
+	if (schedule != NULL) {
+		g_auto(GStrv) parts = g_strsplit_set (schedule, ",;", -1);
+		gboolean ok = TRUE;
+
+		g_array_set_size (policy->retry_schedule_us, 0);
+		for (guint i = 0; parts[i] != NULL && ok; i++) {
+			const char *part = g_strstrip (parts[i]);
+			gint64 us = 0;
+
+			if (part[0] == '\0' && parts[1] == NULL && i == 0)
+				break;
+			/* "none" alone: one attempt and no retry */
+			if (g_strcmp0 (part, "none") == 0 && i == 0 && parts[1] == NULL)
+				break;
+			if (!astra_parse_duration (part, &us) || us < G_USEC_PER_SEC || us > 7 * G_TIME_SPAN_DAY) {
+				astra_webhook_add_error (config, wc, "retry-schedule", errors,
+							 "'%s' is not a wait from 1s to 7d; expected waits separated by commas, "
+							 "e.g. 5s, 5m, 30m, 2h (or none)",
+							 part);
+				ok = FALSE;
+			}
+			g_array_append_val (policy->retry_schedule_us, us);
+		}
+		if (ok && policy->retry_schedule_us->len > 100)
+			astra_webhook_add_error (config, wc, "retry-schedule", errors, "at most 100 retries");
+	}
+	astra_webhook_read_duration (config, wc, "max-age", 0, 30 * G_TIME_SPAN_DAY, &policy->max_age_us, errors);
+
+	if (rate != NULL) {
+		g_strstrip (rate);
+		if (g_strcmp0 (rate, "none") == 0) {
+			policy->rate_per_s = 0;
+		} else {
+			const char *slash = strchr (rate, '/');
+			g_autofree char *count = slash != NULL ? g_strndup (rate, (gsize) (slash - rate)) : NULL;
+			guint64 n = 0;
+			gint64 per_us = 0;
+			const char *per = slash != NULL ? slash + 1 : NULL;
+			g_autofree char *per_text = NULL;
+
+			/* "5/2s", "1/s", "120/1m": a bare unit means one of it */
+			if (per != NULL && (g_strcmp0 (per, "s") == 0 || g_strcmp0 (per, "m") == 0 || g_strcmp0 (per, "h") == 0))
+				per_text = g_strdup_printf ("1%s", per);
+			else
+				per_text = g_strdup (per);
+			if (count == NULL || !g_ascii_string_to_unsigned (g_strstrip (count), 10, 1, 1000000, &n, NULL) ||
+			    !astra_parse_duration (g_strstrip (per_text), &per_us) || per_us < G_TIME_SPAN_MILLISECOND ||
+			    per_us > G_TIME_SPAN_DAY) {
+				astra_webhook_add_error (config, wc, "rate-limit", errors,
+							 "'%s' is not a rate such as 1/s, 5/2s, 120/1m (or none)", rate);
+			} else {
+				policy->rate_per_s = (double) n * G_USEC_PER_SEC / (double) per_us;
+				policy->burst = (guint) MAX (1, MIN (n, 1000));
+			}
+		}
+	}
+	astra_webhook_read_count (config, wc, "rate-burst", 1, 10000, &policy->burst, errors);
+	astra_webhook_read_count (config, wc, "max-in-flight", 1, 256, &policy->max_in_flight, errors);
+	astra_webhook_read_count (config, wc, "breaker-failures", 1, 1000, &policy->breaker_failures, errors);
+	astra_webhook_read_duration (config, wc, "breaker-cooldown", G_USEC_PER_SEC, G_TIME_SPAN_HOUR,
+				     &policy->breaker_cooldown_us, errors);
 }
 
 static gboolean
@@ -230,6 +391,7 @@ astra_webhook_new (AstraConfig *config,
 					 "'%s' is not a severity (info, warning, error, critical)", severity);
 	astra_webhook_parse_events (self, config, wc, errors);
 	astra_webhook_parse_signer (self, config, wc, errors);
+	astra_webhook_parse_policy (self, config, wc, errors);
 	if (self->plugin_name == NULL)
 		return NULL;
 
@@ -345,6 +507,12 @@ AstraSigner *
 astra_webhook_get_signer (AstraWebhook *self)
 {
 	return self->signer;
+}
+
+const AstraDeliveryPolicy *
+astra_webhook_get_policy (AstraWebhook *self)
+{
+	return &self->policy;
 }
 
 gboolean
