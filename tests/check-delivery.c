@@ -1,2 +1,367 @@
-#include <stdlib.h>
-int main (void) { return EXIT_SUCCESS; }
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Durable delivery through the real daemon: receivers that fail and then
+ * succeed, throttle with Retry-After, say 410, hang, drop the connection or
+ * redirect; order per alert key; one slow receiver not delaying another;
+ * and at-least-once across a SIGKILL in the middle of a flood.
+ */
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <signal.h>
+
+#include "astra.h"
+#include "astra-check-common.h"
+#include "astra-test-util.h"
+
+typedef struct {
+	char *dir;
+	char *config_path;
+	SoupSession *session;
+	AstraTestDaemon *daemon;
+	AstraTestReceiver *receiver;
+	guint fail_first;     /* answer this many requests with 500 first */
+	guint fail_status;    /* or with this status (0: 500) */
+	const char *location; /* for 3xx */
+} Fixture;
+
+static Fixture fx;
+
+static void
+fixture_setup (void)
+{
+	g_autoptr(GError) error = NULL;
+
+	memset (&fx, 0, sizeof (fx));
+	fx.dir = astra_test_mkdtemp (&error);
+	astra_assert_no_error (error);
+	fx.session = astra_test_session_new ();
+	fx.receiver = astra_test_receiver_new (&error);
+	astra_assert_no_error (error);
+}
+
+static void
+fixture_teardown (void)
+{
+	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
+	g_clear_pointer (&fx.receiver, astra_test_receiver_free);
+	g_clear_object (&fx.session);
+	astra_check_tmpdir_clear (&fx.dir);
+	g_clear_pointer (&fx.config_path, g_free);
+}
+
+/* the receiver fails its first fx.fail_first requests, then says 200 */
+static void
+failing_cb (AstraTestReceiver *receiver, AstraTestRequest *request, gpointer user_data)
+{
+	if (fx.fail_first == 0)
+		return;
+	fx.fail_first--;
+	request->reply_status = fx.fail_status != 0 ? fx.fail_status : 500;
+	request->reply_body = g_bytes_new_static ("no", 2);
+	if (fx.location != NULL) {
+		request->reply_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+		soup_message_headers_replace (request->reply_headers, "Location", fx.location);
+	}
+}
+
+static void
+start_daemon (const char *webhook_extra, const char *more_webhooks)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (fx.config_path == NULL) {
+		g_autofree char *url = astra_test_receiver_get_url (fx.receiver, "/hook");
+		g_autofree char *webhooks = g_strdup_printf ("[webhook hook]\nplugin = generic\nurl = %s\n%s\n%s", url,
+							     webhook_extra != NULL ? webhook_extra : "",
+							     more_webhooks != NULL ? more_webhooks : "");
+		fx.config_path = astra_test_write_config (fx.dir, NULL, NULL, webhooks, &error);
+		astra_assert_no_error (error);
+	}
+	fx.daemon = astra_test_daemon_start (fx.config_path, NULL, &error);
+	astra_assert_no_error (error);
+}
+
+static char *
+post (const char *body)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, "/v1/reports");
+	g_autoptr(AstraTestReply) reply = astra_test_post_json (fx.session, url, body, &error);
+	g_autoptr(JsonNode) root = NULL;
+	JsonArray *results;
+
+	astra_assert_no_error (error);
+	ck_assert_msg (reply->status == 202, "HTTP %u: %.*s", reply->status, (int) g_bytes_get_size (reply->body),
+		       (const char *) g_bytes_get_data (reply->body, NULL));
+	root = astra_json_parse (g_bytes_get_data (reply->body, NULL), g_bytes_get_size (reply->body), &error);
+	astra_assert_no_error (error);
+	results = json_object_get_array_member (json_node_get_object (root), "results");
+	return g_strdup (json_object_get_string_member (json_array_get_object_element (results, 0), "id"));
+}
+
+static const char *
+request_id (AstraTestReceiver *receiver, guint i)
+{
+	return astra_test_request_get_header (g_ptr_array_index (astra_test_receiver_get_requests (receiver), i),
+					      "X-Webhook-Id");
+}
+
+static gint64
+request_time (AstraTestReceiver *receiver, guint i)
+{
+	return ((AstraTestRequest *) g_ptr_array_index (astra_test_receiver_get_requests (receiver), i))->received_mono;
+}
+
+START_TEST (test_fails_then_succeeds)
+{
+	g_autofree char *id = NULL;
+
+	fx.fail_first = 2;
+	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	start_daemon ("retry-schedule = 1s, 1s, 1s", NULL);
+	id = post (ASTRA_TEST_DOCS_EVENT);
+	ck_assert_msg (astra_test_receiver_wait (fx.receiver, 3, ASTRA_TEST_TIMEOUT_MS), "%s",
+		       astra_test_daemon_get_stderr (fx.daemon));
+	/* the same event every time, about a second apart (the schedule, with its jitter) */
+	for (guint i = 0; i < 3; i++)
+		ck_assert_str_eq (request_id (fx.receiver, i), id);
+	ck_assert_int_ge (request_time (fx.receiver, 1) - request_time (fx.receiver, 0), 850 * 1000);
+	ck_assert_int_ge (request_time (fx.receiver, 2) - request_time (fx.receiver, 1), 850 * 1000);
+	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
+	astra_test_iterate_for (300);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 3);
+}
+END_TEST
+
+START_TEST (test_gone_disables_and_redirects_fail)
+{
+	g_autofree char *first = NULL;
+
+	fx.fail_first = 1;
+	fx.fail_status = 410;
+	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	start_daemon ("retry-schedule = 1s", NULL);
+	first = post (ASTRA_TEST_DOCS_EVENT);
+	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook DISABLED", 1, ASTRA_TEST_TIMEOUT_MS));
+	/* nothing more goes to it, and the second event waits on disk */
+	g_free (post (ASTRA_TEST_DOCS_EVENT));
+	astra_test_iterate_for (1500);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+}
+END_TEST
+
+START_TEST (test_redirect_is_a_failure)
+{
+	fx.fail_first = 1;
+	fx.fail_status = 302;
+	fx.location = "http://127.0.0.1:1/elsewhere";
+	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	start_daemon ("retry-schedule = 1s", NULL);
+	g_free (post (ASTRA_TEST_DOCS_EVENT));
+	ck_assert (astra_test_daemon_wait_log (fx.daemon, "redirect not followed", 1, ASTRA_TEST_TIMEOUT_MS));
+	/* failed for good: a dead letter, not retried, and never sent elsewhere */
+	astra_test_iterate_for (1500);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+}
+END_TEST
+
+START_TEST (test_hang_past_timeout_then_deliver)
+{
+	g_autofree char *id = NULL;
+
+	astra_test_receiver_set_delay (fx.receiver, 3000);
+	start_daemon ("timeout = 1\nretry-schedule = 1s, 1s", NULL);
+	id = post (ASTRA_TEST_DOCS_EVENT);
+	ck_assert (astra_test_daemon_wait_log (fx.daemon, "timed out after 1 s", 1, ASTRA_TEST_TIMEOUT_MS));
+	astra_test_receiver_set_delay (fx.receiver, 0);
+	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert_str_eq (request_id (fx.receiver, astra_test_receiver_get_n_requests (fx.receiver) - 1), id);
+}
+END_TEST
+
+/* an alert's resolve never overtakes its trigger, even while the trigger is being retried */
+START_TEST (test_order_per_alert_key)
+{
+	g_autofree char *triggered = astra_check_fixture_text ("alert.triggered");
+	g_autofree char *resolved = astra_check_fixture_text ("alert.resolved");
+	g_autofree char *other = astra_check_fixture_text ("speedtest.completed");
+	GPtrArray *requests;
+	gint trigger_ok = -1;
+	gint resolve_at = -1;
+
+	fx.fail_first = 2;
+	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	start_daemon ("retry-schedule = 1s, 1s, 1s", NULL);
+	g_free (post (triggered));
+	g_free (post (resolved));
+	g_free (post (other));
+	/* trigger fails twice; meanwhile the unrelated speed test goes through */
+	ck_assert (astra_test_receiver_wait (fx.receiver, 5, ASTRA_TEST_TIMEOUT_MS));
+	astra_test_iterate_for (300);
+	requests = astra_test_receiver_get_requests (fx.receiver);
+	for (guint i = 0; i < requests->len; i++) {
+		AstraTestRequest *r = g_ptr_array_index (requests, i);
+		const char *body = g_bytes_get_data (r->body, NULL);
+		if (g_str_has_prefix (body, "{\"event\":\"alert.triggered\"") && trigger_ok < 0 && i >= 1)
+			trigger_ok = (gint) i;
+		if (g_str_has_prefix (body, "{\"event\":\"alert.resolved\"") && resolve_at < 0)
+			resolve_at = (gint) i;
+	}
+	ck_assert_int_ge (trigger_ok, 0);
+	ck_assert_int_gt (resolve_at, trigger_ok);
+}
+END_TEST
+
+/* a receiver that hangs holds up its own webhook only */
+START_TEST (test_slow_receiver_does_not_delay_another)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AstraTestReceiver) fast = astra_test_receiver_new (&error);
+	g_autofree char *fast_url = astra_test_receiver_get_url (fast, "/fast");
+	g_autofree char *more = g_strdup_printf ("[webhook fast]\nplugin = generic\nurl = %s\n", fast_url);
+	gint64 start;
+
+	astra_assert_no_error (error);
+	astra_test_receiver_set_delay (fx.receiver, G_MAXUINT);
+	start_daemon ("timeout = 30\nmax-in-flight = 1", more);
+	start = g_get_monotonic_time ();
+	for (guint i = 0; i < 20; i++)
+		g_free (post (ASTRA_TEST_DOCS_EVENT));
+	ck_assert (astra_test_receiver_wait (fast, 20, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert_int_lt (g_get_monotonic_time () - start, 5 * G_USEC_PER_SEC);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+}
+END_TEST
+
+typedef struct {
+	GHashTable *accepted; /* ids the daemon accepted (202) */
+	GHashTable *seen;     /* ids the receiver got -> count */
+	guint n_received;
+} Flood;
+
+static Flood flood;
+
+static void
+flood_receiver_cb (AstraTestReceiver *receiver, AstraTestRequest *request, gpointer user_data)
+{
+	const char *id = astra_test_request_get_header (request, "X-Webhook-Id");
+	guint n;
+
+	if (id == NULL)
+		return;
+	n = GPOINTER_TO_UINT (g_hash_table_lookup (flood.seen, id));
+	g_hash_table_replace (flood.seen, g_strdup (id), GUINT_TO_POINTER (n + 1));
+	flood.n_received++;
+}
+
+static gboolean
+flood_all_seen_cb (gpointer user_data)
+{
+	GHashTableIter iter;
+	gpointer id;
+
+	g_hash_table_iter_init (&iter, flood.accepted);
+	while (g_hash_table_iter_next (&iter, &id, NULL)) {
+		if (!g_hash_table_contains (flood.seen, id))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* POSTs batches of 100 until n events were accepted; returns early (FALSE) if the daemon is gone */
+static gboolean
+flood_post (guint n, guint *posted)
+{
+	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, "/v1/reports");
+
+	while (*posted < n) {
+		g_autoptr(GString) body = g_string_new ("[");
+		g_autoptr(GError) error = NULL;
+		g_autoptr(AstraTestReply) reply = NULL;
+		g_autoptr(JsonNode) root = NULL;
+		JsonArray *results;
+
+		for (guint i = 0; i < 100; i++)
+			g_string_append_printf (body,
+						"%s{\"event\":\"agent.registered\",\"data\":{\"agent_id\":\"flood-%u\","
+						"\"hostname\":\"h%u\",\"tenant_id\":\"t\"}}",
+						i > 0 ? "," : "", *posted + i, *posted + i);
+		g_string_append_c (body, ']');
+		reply = astra_test_post_json (fx.session, url, body->str, &error);
+		if (reply == NULL || reply->status != 202)
+			return FALSE;
+		root = astra_json_parse (g_bytes_get_data (reply->body, NULL), g_bytes_get_size (reply->body), NULL);
+		results = json_object_get_array_member (json_node_get_object (root), "results");
+		for (guint i = 0; i < json_array_get_length (results); i++)
+			g_hash_table_add (flood.accepted,
+					  g_strdup (json_object_get_string_member (json_array_get_object_element (results, i),
+										   "id")));
+		*posted += 100;
+	}
+	return TRUE;
+}
+
+START_TEST (test_sigkill_during_flood_loses_nothing)
+{
+	guint posted = 0;
+	guint n_duplicates = 0;
+	GHashTableIter iter;
+	gpointer count;
+
+	flood.accepted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	flood.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	flood.n_received = 0;
+	astra_test_receiver_set_keep (fx.receiver, FALSE);
+	astra_test_receiver_set_func (fx.receiver, flood_receiver_cb, NULL);
+	/* a slowish receiver, so the kill finds deliveries pending and in flight */
+	astra_test_receiver_set_delay (fx.receiver, 2);
+	start_daemon (NULL, NULL);
+
+	ck_assert (flood_post (6000, &posted));
+	/* mid-flood: kill -9 while deliveries are in flight and thousands wait */
+	astra_test_daemon_send_signal (fx.daemon, SIGKILL);
+	ck_assert (astra_test_daemon_wait_exit (fx.daemon, ASTRA_TEST_TIMEOUT_MS));
+	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
+	ck_assert_uint_lt (flood.n_received, g_hash_table_size (flood.accepted));
+
+	start_daemon (NULL, NULL);
+	ck_assert (flood_post (10000, &posted));
+	ck_assert_uint_ge (g_hash_table_size (flood.accepted), 10000);
+	ck_assert_msg (astra_test_wait_until (flood_all_seen_cb, NULL, 60000),
+		       "after the restart the receiver has %u of %u accepted events",
+		       g_hash_table_size (flood.seen), g_hash_table_size (flood.accepted));
+
+	/* duplicates are few, and a duplicate is the same event id again */
+	g_hash_table_iter_init (&iter, flood.seen);
+	while (g_hash_table_iter_next (&iter, NULL, &count))
+		n_duplicates += GPOINTER_TO_UINT (count) - 1;
+	g_print ("flood: %u accepted, %u received, %u duplicates\n", g_hash_table_size (flood.accepted),
+		 flood.n_received, n_duplicates);
+	ck_assert_uint_le (n_duplicates, 200);
+	ck_assert_uint_eq (g_hash_table_size (flood.seen), g_hash_table_size (flood.accepted));
+	g_hash_table_unref (flood.accepted);
+	g_hash_table_unref (flood.seen);
+}
+END_TEST
+
+int
+main (void)
+{
+	Suite *s = suite_create ("delivery");
+	TCase *tc = tcase_create ("delivery");
+
+	tcase_add_checked_fixture (tc, fixture_setup, fixture_teardown);
+	tcase_set_timeout (tc, 120);
+	tcase_add_test (tc, test_fails_then_succeeds);
+	tcase_add_test (tc, test_gone_disables_and_redirects_fail);
+	tcase_add_test (tc, test_redirect_is_a_failure);
+	tcase_add_test (tc, test_hang_past_timeout_then_deliver);
+	tcase_add_test (tc, test_order_per_alert_key);
+	tcase_add_test (tc, test_slow_receiver_does_not_delay_another);
+	tcase_add_test (tc, test_sigkill_during_flood_loses_nothing);
+	suite_add_tcase (s, tc);
+	return astra_check_run_suite (s);
+}

@@ -18,6 +18,7 @@ struct _AstraHttpServer {
 	gsize max_body_size;
 	AstraEventSinkFunc sink;
 	AstraSampleSinkFunc sample_sink;
+	AstraCommitFunc commit;
 	AstraReports *reports;
 	gpointer sink_data;
 	guint64 n_samples;
@@ -178,6 +179,20 @@ astra_http_server_read_body_or_reply (AstraHttpServer *self, SoupServerMessage *
 	return NULL;
 }
 
+/* a 2xx promises the sender its events are safe: they must be on disk before it is written */
+static gboolean
+astra_http_server_commit_or_reply (AstraHttpServer *self, SoupServerMessage *msg)
+{
+	g_autoptr(GError) error_local = NULL;
+
+	if (self->commit == NULL || self->commit (self->sink_data, &error_local))
+		return TRUE;
+	g_warning ("cannot store what a request brought: %s", error_local->message);
+	astra_http_server_reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+				       "the daemon cannot store events right now; send them again later");
+	return FALSE;
+}
+
 static gboolean
 astra_http_server_require_post (SoupServerMessage *msg)
 {
@@ -232,6 +247,8 @@ astra_http_server_reports_cb (SoupServer *server,
 				 result->field != NULL ? result->field : "",
 				 result->field != NULL ? ": " : "", result->error);
 	}
+	if (!astra_http_server_commit_or_reply (self, msg))
+		return;
 	reply = astra_ingest_build_reply (results, &status);
 	astra_http_server_reply (msg, status, reply);
 }
@@ -273,6 +290,9 @@ astra_http_server_samples_reply (AstraHttpServer *self,
 {
 	self->n_samples += stats->n_samples;
 	self->n_samples_rejected += stats->n_rejected;
+	/* samples can fire alerts: their events are stored before the answer */
+	if (!astra_http_server_commit_or_reply (self, msg))
+		return;
 	if (ok) {
 		soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 		return;
@@ -445,6 +465,12 @@ astra_http_server_set_ingest (AstraHttpServer *self, AstraReports *reports, Astr
 {
 	g_set_object (&self->reports, reports);
 	self->sample_sink = sample_sink;
+}
+
+void
+astra_http_server_set_commit_func (AstraHttpServer *self, AstraCommitFunc func)
+{
+	self->commit = func;
 }
 
 void

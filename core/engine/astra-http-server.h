@@ -21,6 +21,9 @@ gboolean astra_http_server_listen (AstraHttpServer *self, GInetSocketAddress *ad
 GInetSocketAddress *astra_http_server_get_address (AstraHttpServer *self);
 /* where typed reports and samples (/write, /collectd, samples reports) go; same user_data as the event sink */
 void astra_http_server_set_ingest (AstraHttpServer *self, AstraReports *reports, AstraSampleSinkFunc sample_sink);
+/* makes what a request produced durable before it is answered (the engine commits its state database) */
+typedef gboolean (*AstraCommitFunc) (gpointer user_data, GError **error);
+void astra_http_server_set_commit_func (AstraHttpServer *self, AstraCommitFunc func);
 void astra_http_server_set_max_body_size (AstraHttpServer *self, gsize max_body_size);
 void astra_http_server_disconnect (AstraHttpServer *self);
 
