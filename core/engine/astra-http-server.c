@@ -20,6 +20,9 @@ struct _AstraHttpServer {
 	AstraSampleSinkFunc sample_sink;
 	AstraCommitFunc commit;
 	AstraReports *reports;
+	AstraMetrics *metrics;
+	AstraCounter *requests;         /* astra_http_requests_total{path,code} */
+	AstraCounter *samples_rejected; /* astra_ingest_samples_rejected_total */
 	gpointer sink_data;
 	guint64 n_samples;
 	guint64 n_samples_rejected;
@@ -290,6 +293,8 @@ astra_http_server_samples_reply (AstraHttpServer *self,
 {
 	self->n_samples += stats->n_samples;
 	self->n_samples_rejected += stats->n_rejected;
+	if (self->samples_rejected != NULL && stats->n_rejected > 0)
+		astra_counter_add (self->samples_rejected, NULL, stats->n_rejected);
 	/* samples can fire alerts: their events are stored before the answer */
 	if (!astra_http_server_commit_or_reply (self, msg))
 		return;
@@ -397,7 +402,7 @@ astra_http_server_default_cb (SoupServer *server,
 			      gpointer user_data)
 {
 	astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND,
-				       "no such endpoint (try POST /v1/reports, POST /write, POST /collectd or GET /healthz)");
+				       "no such endpoint (try POST /v1/reports, POST /write, POST /collectd, GET /healthz or GET /metrics)");
 }
 
 /* libsoup before 3.3 never closes a kept-alive connection that its client closed while it
@@ -406,6 +411,42 @@ static void
 astra_http_server_request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
 	soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+}
+
+static void
+astra_http_server_metrics_cb (SoupServer *server,
+			      SoupServerMessage *msg,
+			      const char *path,
+			      GHashTable *query,
+			      gpointer user_data)
+{
+	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
+
+	if (self->metrics == NULL) {
+		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "metrics are not served here");
+		return;
+	}
+	astra_metrics_handle (self->metrics, msg);
+}
+
+/* labels come from a fixed list, never from the request: the series count stays bounded */
+static void
+astra_http_server_request_finished_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
+	static const char *const known[] = {"/v1/reports", "/write", "/collectd", "/ping", "/healthz", "/metrics"};
+	const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+	const char *label = "other";
+	char code[16];
+
+	if (self->requests == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS (known); i++) {
+		if (g_strcmp0 (path, known[i]) == 0)
+			label = known[i];
+	}
+	g_snprintf (code, sizeof (code), "%u", soup_server_message_get_status (msg));
+	astra_counter_inc (self->requests, (const char *const[]) {label, code, NULL});
 }
 
 static void
@@ -418,6 +459,7 @@ astra_http_server_dispose (GObject *object)
 	g_clear_object (&self->server);
 	g_clear_object (&self->address);
 	g_clear_object (&self->reports);
+	g_clear_object (&self->metrics);
 	G_OBJECT_CLASS (astra_http_server_parent_class)->dispose (object);
 }
 
@@ -442,6 +484,8 @@ astra_http_server_init (AstraHttpServer *self)
 	soup_server_add_handler (self->server, "/write", astra_http_server_write_cb, self, NULL);
 	soup_server_add_handler (self->server, "/ping", astra_http_server_ping_cb, self, NULL);
 	soup_server_add_handler (self->server, "/collectd", astra_http_server_collectd_cb, self, NULL);
+	soup_server_add_handler (self->server, "/metrics", astra_http_server_metrics_cb, self, NULL);
+	g_signal_connect (self->server, "request-finished", G_CALLBACK (astra_http_server_request_finished_cb), self);
 	soup_server_add_handler (self->server, "/healthz", astra_http_server_healthz_cb, self, NULL);
 	soup_server_add_handler (self->server, NULL, astra_http_server_default_cb, self, NULL);
 	if (soup_get_major_version () == 3 && soup_get_minor_version () < 3)
@@ -465,6 +509,18 @@ astra_http_server_set_ingest (AstraHttpServer *self, AstraReports *reports, Astr
 {
 	g_set_object (&self->reports, reports);
 	self->sample_sink = sample_sink;
+}
+
+void
+astra_http_server_set_metrics (AstraHttpServer *self, AstraMetrics *metrics)
+{
+	static const char *const request_labels[] = {"path", "code", NULL};
+
+	g_set_object (&self->metrics, metrics);
+	self->requests = astra_metrics_counter (metrics, "astra_http_requests_total",
+						"HTTP requests answered, by endpoint and status", request_labels);
+	self->samples_rejected = astra_metrics_counter (metrics, "astra_ingest_samples_rejected_total",
+							"Samples refused by a bound (series limit, names, labels)", NULL);
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include "astra.h"
 #include "astra-engine-types.h"
+#include "astra-metrics.h"
 #include "astra-reports.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,8 @@ void astra_http_server_set_ingest (AstraHttpServer *self, AstraReports *reports,
 /* makes what a request produced durable before it is answered (the engine commits its state database) */
 typedef gboolean (*AstraCommitFunc) (gpointer user_data, GError **error);
 void astra_http_server_set_commit_func (AstraHttpServer *self, AstraCommitFunc func);
+/* serves GET /metrics from the registry and counts requests by endpoint and status into it */
+void astra_http_server_set_metrics (AstraHttpServer *self, AstraMetrics *metrics);
 void astra_http_server_set_max_body_size (AstraHttpServer *self, gsize max_body_size);
 void astra_http_server_disconnect (AstraHttpServer *self);
 
