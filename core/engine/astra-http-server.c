@@ -22,7 +22,7 @@ struct _AstraHttpServer {
 	AstraReports *reports;
 	AstraMetrics *metrics;
 	AstraCounter *requests;         /* astra_http_requests_total{path,code} */
-	AstraCounter *samples_rejected; /* astra_ingest_samples_rejected_total */
+
 	gpointer sink_data;
 	guint64 n_samples;
 	guint64 n_samples_rejected;
@@ -293,8 +293,7 @@ astra_http_server_samples_reply (AstraHttpServer *self,
 {
 	self->n_samples += stats->n_samples;
 	self->n_samples_rejected += stats->n_rejected;
-	if (self->samples_rejected != NULL && stats->n_rejected > 0)
-		astra_counter_add (self->samples_rejected, NULL, stats->n_rejected);
+
 	/* samples can fire alerts: their events are stored before the answer */
 	if (!astra_http_server_commit_or_reply (self, msg))
 		return;
@@ -519,8 +518,7 @@ astra_http_server_set_metrics (AstraHttpServer *self, AstraMetrics *metrics)
 	g_set_object (&self->metrics, metrics);
 	self->requests = astra_metrics_counter (metrics, "astra_http_requests_total",
 						"HTTP requests answered, by endpoint and status", request_labels);
-	self->samples_rejected = astra_metrics_counter (metrics, "astra_ingest_samples_rejected_total",
-							"Samples refused by a bound (series limit, names, labels)", NULL);
+
 }
 
 void
