@@ -23,75 +23,88 @@ G_DEFINE_FINAL_TYPE (AstraOutbox, astra_outbox, G_TYPE_OBJECT)
 
 /* the states in the order of AstraDeliveryState, whose values are on disk */
 static const char *const astra_delivery_states[] = {
-    [ASTRA_DELIVERY_STATE_PENDING] = "pending",
-    [ASTRA_DELIVERY_STATE_DELIVERED] = "delivered",
-    [ASTRA_DELIVERY_STATE_DEAD] = "dead",
-    [ASTRA_DELIVERY_STATE_SKIPPED] = "skipped",
+	[ASTRA_DELIVERY_STATE_PENDING] = "pending",
+	[ASTRA_DELIVERY_STATE_DELIVERED] = "delivered",
+	[ASTRA_DELIVERY_STATE_DEAD] = "dead",
+	[ASTRA_DELIVERY_STATE_SKIPPED] = "skipped",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (astra_delivery_states) == ASTRA_DELIVERY_STATE_LAST);
 
 #define ASTRA_OUTBOX_REDELIVERED "redelivered by request"
 
-#define ASTRA_OUTBOX_SCHEMA_SQL                                                                    \
-	"CREATE TABLE IF NOT EXISTS outbox_events ("                                               \
-	"id TEXT PRIMARY KEY NOT NULL, "                                                           \
-	"type TEXT NOT NULL, "                                                                     \
-	"timestamp INTEGER NOT NULL, "                                                             \
-	"created_us INTEGER NOT NULL, "                                                            \
-	"body BLOB NOT NULL);"                                                                     \
-	"CREATE TABLE IF NOT EXISTS outbox_deliveries ("                                           \
-	"id INTEGER PRIMARY KEY AUTOINCREMENT, "                                                   \
-	"event_id TEXT NOT NULL, "                                                                 \
-	"webhook TEXT NOT NULL, "                                                                  \
-	"order_key TEXT NOT NULL, "                                                                \
-	"state INTEGER NOT NULL, "                                                                 \
-	"attempts INTEGER NOT NULL, "                                                              \
-	"created_us INTEGER NOT NULL, "                                                            \
-	"next_attempt_us INTEGER NOT NULL, "                                                       \
-	"updated_us INTEGER NOT NULL, "                                                            \
-	"last_status INTEGER NOT NULL, "                                                           \
-	"last_latency_us INTEGER NOT NULL, "                                                       \
-	"last_reason TEXT, "                                                                       \
-	"last_response BLOB);"                                                                     \
-	"CREATE INDEX IF NOT EXISTS outbox_deliveries_pending "                                    \
-	"ON outbox_deliveries (webhook, id) WHERE state = 0;"                                      \
-	"CREATE INDEX IF NOT EXISTS outbox_deliveries_history "                                    \
-	"ON outbox_deliveries (webhook, state, updated_us);"                                       \
-	"CREATE INDEX IF NOT EXISTS outbox_deliveries_state "                                      \
-	"ON outbox_deliveries (state, updated_us);"                                                \
-	"CREATE INDEX IF NOT EXISTS outbox_deliveries_event ON outbox_deliveries (event_id);"      \
-	"CREATE TABLE IF NOT EXISTS outbox_attempts ("                                             \
-	"delivery_id INTEGER NOT NULL, "                                                           \
-	"attempt INTEGER NOT NULL, "                                                               \
-	"started_us INTEGER NOT NULL, "                                                            \
-	"status INTEGER NOT NULL, "                                                                \
-	"latency_us INTEGER NOT NULL, "                                                            \
-	"outcome INTEGER NOT NULL, "                                                               \
-	"skipped INTEGER NOT NULL, "                                                               \
-	"reason TEXT, "                                                                            \
+#define ASTRA_OUTBOX_SCHEMA_SQL                                                                              \
+	"CREATE TABLE IF NOT EXISTS outbox_events ("                                                         \
+	"id TEXT PRIMARY KEY NOT NULL, "                                                                     \
+	"type TEXT NOT NULL, "                                                                               \
+	"timestamp INTEGER NOT NULL, "                                                                       \
+	"created_us INTEGER NOT NULL, "                                                                      \
+	"body BLOB NOT NULL);"                                                                               \
+	"CREATE TABLE IF NOT EXISTS outbox_deliveries ("                                                     \
+	"id INTEGER PRIMARY KEY AUTOINCREMENT, "                                                             \
+	"event_id TEXT NOT NULL, "                                                                           \
+	"webhook TEXT NOT NULL, "                                                                            \
+	"order_key TEXT NOT NULL, "                                                                          \
+	"state INTEGER NOT NULL, "                                                                           \
+	"attempts INTEGER NOT NULL, "                                                                        \
+	"created_us INTEGER NOT NULL, "                                                                      \
+	"next_attempt_us INTEGER NOT NULL, "                                                                 \
+	"updated_us INTEGER NOT NULL, "                                                                      \
+	"last_status INTEGER NOT NULL, "                                                                     \
+	"last_latency_us INTEGER NOT NULL, "                                                                 \
+	"last_reason TEXT, "                                                                                 \
+	"last_response BLOB);"                                                                               \
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_pending "                                              \
+	"ON outbox_deliveries (webhook, id) WHERE state = 0;"                                                \
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_history "                                              \
+	"ON outbox_deliveries (webhook, state, updated_us);"                                                 \
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_state "                                                \
+	"ON outbox_deliveries (state, updated_us);"                                                          \
+	"CREATE INDEX IF NOT EXISTS outbox_deliveries_event ON outbox_deliveries (event_id);"                \
+	"CREATE TABLE IF NOT EXISTS outbox_attempts ("                                                       \
+	"delivery_id INTEGER NOT NULL, "                                                                     \
+	"attempt INTEGER NOT NULL, "                                                                         \
+	"started_us INTEGER NOT NULL, "                                                                      \
+	"status INTEGER NOT NULL, "                                                                          \
+	"latency_us INTEGER NOT NULL, "                                                                      \
+	"outcome INTEGER NOT NULL, "                                                                         \
+	"skipped INTEGER NOT NULL, "                                                                         \
+	"reason TEXT, "                                                                                      \
 	"PRIMARY KEY (delivery_id, attempt)) WITHOUT ROWID;"
 
 /* the columns astra_outbox_delivery_from_row() reads, in its order */
-#define ASTRA_OUTBOX_SELECT_DELIVERY                                                               \
-	"SELECT d.id, d.event_id, e.type, d.webhook, d.order_key, d.state, d.attempts, "           \
-	"d.created_us, d.next_attempt_us, d.updated_us, d.last_status, d.last_latency_us, "        \
-	"d.last_reason, d.last_response "                                                          \
-	"FROM outbox_deliveries d LEFT JOIN outbox_events e ON e.id = d.event_id "
+#define ASTRA_OUTBOX_DELIVERY_COLUMNS                                                                        \
+	"SELECT d.id, d.event_id, e.type, d.webhook, d.order_key, d.state, d.attempts, "                     \
+	"d.created_us, d.next_attempt_us, d.updated_us, d.last_status, d.last_latency_us, "                  \
+	"d.last_reason, d.last_response "
+#define ASTRA_OUTBOX_JOIN_EVENT "LEFT JOIN outbox_events e ON e.id = d.event_id "
+#define ASTRA_OUTBOX_SELECT_DELIVERY                                                                         \
+	ASTRA_OUTBOX_DELIVERY_COLUMNS "FROM outbox_deliveries d " ASTRA_OUTBOX_JOIN_EVENT
 
-/* the pending ones use the partial index, whose condition must be written out literally */
-#define ASTRA_OUTBOX_SQL_LOAD_PENDING                                                              \
-	ASTRA_OUTBOX_SELECT_DELIVERY                                                               \
+/* queries of pending deliveries name the partial index: without statistics the planner
+ * prefers (state, updated_us) and sorts, which is O(pending) instead of O(log n) */
+#define ASTRA_OUTBOX_FROM_PENDING "FROM outbox_deliveries INDEXED BY outbox_deliveries_pending "
+#define ASTRA_OUTBOX_SQL_LOAD_PENDING                                                                        \
+	ASTRA_OUTBOX_DELIVERY_COLUMNS                                                                        \
+	"FROM outbox_deliveries d INDEXED BY outbox_deliveries_pending " ASTRA_OUTBOX_JOIN_EVENT             \
 	"WHERE d.webhook = ?1 AND d.state = 0 AND d.id > ?2 ORDER BY d.id LIMIT ?3"
 #define ASTRA_OUTBOX_SQL_LOOKUP ASTRA_OUTBOX_SELECT_DELIVERY "WHERE d.id = ?1"
-#define ASTRA_OUTBOX_SQL_LIST_WEBHOOK                                                              \
-	ASTRA_OUTBOX_SELECT_DELIVERY                                                               \
-	"WHERE d.webhook = ?1 AND d.state = ?2 AND d.updated_us >= ?3 "                            \
+#define ASTRA_OUTBOX_SQL_LIST_WEBHOOK                                                                        \
+	ASTRA_OUTBOX_SELECT_DELIVERY                                                                         \
+	"WHERE d.webhook = ?1 AND d.state = ?2 AND d.updated_us >= ?3 "                                      \
 	"ORDER BY d.updated_us DESC, d.id DESC LIMIT ?4"
-#define ASTRA_OUTBOX_SQL_LIST_ANY                                                                  \
-	ASTRA_OUTBOX_SELECT_DELIVERY                                                               \
-	"WHERE d.state = ?1 AND d.updated_us >= ?2 "                                               \
+#define ASTRA_OUTBOX_SQL_LIST_ANY                                                                            \
+	ASTRA_OUTBOX_SELECT_DELIVERY                                                                         \
+	"WHERE d.state = ?1 AND d.updated_us >= ?2 "                                                         \
 	"ORDER BY d.updated_us DESC, d.id DESC LIMIT ?3"
 
+/**
+ * astra_delivery_free:
+ * @delivery: (nullable): a #AstraDelivery
+ *
+ * Frees a delivery and what it owns.
+ *
+ * Since: 1.0
+ */
 void
 astra_delivery_free (AstraDelivery *delivery)
 {
@@ -107,6 +120,14 @@ astra_delivery_free (AstraDelivery *delivery)
 	g_free (delivery);
 }
 
+/**
+ * astra_attempt_record_free:
+ * @record: (nullable): a #AstraAttemptRecord
+ *
+ * Frees an attempt record and what it owns.
+ *
+ * Since: 1.0
+ */
 void
 astra_attempt_record_free (AstraAttemptRecord *record)
 {
@@ -289,12 +310,9 @@ astra_outbox_ensure_schema (AstraOutbox *self, GError **error)
 	guint version = astra_state_db_get_schema_version (self->db, ASTRA_OUTBOX_DB_MODULE);
 
 	if (version > ASTRA_OUTBOX_SCHEMA_VERSION) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_FAILED,
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED,
 			     "outbox: the state database has schema version %u, this daemon knows up to %u",
-			     version,
-			     (guint) ASTRA_OUTBOX_SCHEMA_VERSION);
+			     version, (guint) ASTRA_OUTBOX_SCHEMA_VERSION);
 		return FALSE;
 	}
 	if (version == ASTRA_OUTBOX_SCHEMA_VERSION)
@@ -303,20 +321,30 @@ astra_outbox_ensure_schema (AstraOutbox *self, GError **error)
 		g_prefix_error (error, "outbox: ");
 		return FALSE;
 	}
-	return astra_state_db_set_schema_version (self->db,
-						  ASTRA_OUTBOX_DB_MODULE,
-						  ASTRA_OUTBOX_SCHEMA_VERSION,
-						  error);
+	return astra_state_db_set_schema_version (self->db, ASTRA_OUTBOX_DB_MODULE,
+						  ASTRA_OUTBOX_SCHEMA_VERSION, error);
 }
 
 /* writing */
 
+/* removes the event if no delivery refers to it */
+static gboolean
+astra_outbox_delete_orphan_event (AstraOutbox *self, const char *event_id, GError **error)
+{
+	sqlite3_stmt *stmt = astra_state_db_prepare (self->db,
+						     "DELETE FROM outbox_events WHERE id = ?1 AND NOT EXISTS "
+						     "(SELECT 1 FROM outbox_deliveries WHERE event_id = ?1)",
+						     error);
+
+	if (stmt == NULL)
+		return FALSE;
+	sqlite3_bind_text (stmt, 1, event_id, -1, SQLITE_STATIC);
+	return astra_outbox_step_done (self, stmt, error);
+}
+
 static AstraDelivery *
-astra_outbox_delivery_new (gint64 id,
-			   AstraEvent *event,
-			   const char *webhook,
-			   const char *order_key,
-			   gint64 now_us)
+astra_outbox_delivery_new (
+    gint64 id, AstraEvent *event, const char *webhook, const char *order_key, gint64 now_us)
 {
 	AstraDelivery *delivery = g_new0 (AstraDelivery, 1);
 
@@ -379,10 +407,11 @@ astra_outbox_add (AstraOutbox *self,
 	handle = astra_state_db_get_handle (self->db);
 	astra_state_db_begin (self->db);
 
-	stmt = astra_state_db_prepare (self->db,
-				       "INSERT OR IGNORE INTO outbox_events (id, type, timestamp, created_us, body) "
-				       "VALUES (?1, ?2, ?3, ?4, ?5)",
-				       error);
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "INSERT OR IGNORE INTO outbox_events (id, type, timestamp, created_us, body) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	    error);
 	if (stmt == NULL)
 		return FALSE;
 	body_data = g_bytes_get_data (astra_event_get_body (event), &body_len);
@@ -396,11 +425,12 @@ astra_outbox_add (AstraOutbox *self,
 		return FALSE;
 	}
 
-	stmt = astra_state_db_prepare (self->db,
-				       "INSERT INTO outbox_deliveries (event_id, webhook, order_key, state, attempts, "
-				       "created_us, next_attempt_us, updated_us, last_status, last_latency_us) "
-				       "VALUES (?1, ?2, ?3, 0, 0, ?4, ?4, ?4, 0, 0)",
-				       error);
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "INSERT INTO outbox_deliveries (event_id, webhook, order_key, state, attempts, "
+	    "created_us, next_attempt_us, updated_us, last_status, last_latency_us) "
+	    "VALUES (?1, ?2, ?3, 0, 0, ?4, ?4, ?4, 0, 0)",
+	    error);
 	if (stmt == NULL)
 		return FALSE;
 	sqlite3_bind_text (stmt, 1, event_id, -1, SQLITE_STATIC);
@@ -413,15 +443,15 @@ astra_outbox_add (AstraOutbox *self,
 			g_prefix_error (error, "outbox: event %s for %s: ", event_id, webhooks[i]);
 			if (out != NULL)
 				g_ptr_array_set_size (out, out_len);
+			/* an event nothing refers to would never be pruned */
+			if (i == 0)
+				astra_outbox_delete_orphan_event (self, event_id, NULL);
 			return FALSE;
 		}
 		if (out != NULL) {
 			g_ptr_array_add (out,
-					 astra_outbox_delivery_new (sqlite3_last_insert_rowid (handle),
-								    event,
-								    webhooks[i],
-								    order_key,
-								    now_us));
+					 astra_outbox_delivery_new (sqlite3_last_insert_rowid (handle), event,
+								    webhooks[i], order_key, now_us));
 		}
 	}
 	return TRUE;
@@ -458,8 +488,6 @@ astra_outbox_record_attempt (AstraOutbox *self,
 	sqlite3_stmt *stmt;
 	const char *excerpt;
 	gsize excerpt_len = 0;
-	gint64 number = 0;
-	int rc;
 
 	g_return_val_if_fail (ASTRA_IS_OUTBOX (self), FALSE);
 	g_return_val_if_fail (attempt != NULL, FALSE);
@@ -467,11 +495,12 @@ astra_outbox_record_attempt (AstraOutbox *self,
 	g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
 	astra_state_db_begin (self->db);
+	/* no RETURNING: it costs more than the update itself; the insert reads the count */
 	stmt = astra_state_db_prepare (self->db,
 				       "UPDATE outbox_deliveries SET state = ?2, attempts = attempts + 1, "
 				       "next_attempt_us = ?3, updated_us = ?4, last_status = ?5, "
 				       "last_latency_us = ?6, last_reason = ?7, last_response = ?8 "
-				       "WHERE id = ?1 RETURNING attempts",
+				       "WHERE id = ?1",
 				       error);
 	if (stmt == NULL)
 		return FALSE;
@@ -485,40 +514,31 @@ astra_outbox_record_attempt (AstraOutbox *self,
 	excerpt = astra_outbox_excerpt (attempt->response_body, &excerpt_len);
 	if (excerpt != NULL)
 		sqlite3_bind_blob64 (stmt, 8, excerpt, excerpt_len, SQLITE_STATIC);
-	rc = sqlite3_step (stmt);
-	if (rc == SQLITE_ROW) {
-		number = sqlite3_column_int64 (stmt, 0);
-		rc = sqlite3_step (stmt);
-	}
-	sqlite3_reset (stmt);
-	if (!astra_state_db_check (self->db, rc, error)) {
+	if (!astra_outbox_step_done (self, stmt, error)) {
 		g_prefix_error (error, "outbox: delivery %" G_GINT64_FORMAT ": ", delivery_id);
 		return FALSE;
 	}
-	if (number == 0) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_NOT_FOUND,
-			     "outbox: no delivery %" G_GINT64_FORMAT,
-			     delivery_id);
+	if (sqlite3_changes (astra_state_db_get_handle (self->db)) == 0) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND,
+			     "outbox: no delivery %" G_GINT64_FORMAT, delivery_id);
 		return FALSE;
 	}
 
-	stmt = astra_state_db_prepare (self->db,
-				       "INSERT OR REPLACE INTO outbox_attempts (delivery_id, attempt, started_us, "
-				       "status, latency_us, outcome, skipped, reason) "
-				       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				       error);
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "INSERT OR REPLACE INTO outbox_attempts (delivery_id, attempt, started_us, "
+	    "status, latency_us, outcome, skipped, reason) "
+	    "SELECT id, attempts, ?2, ?3, ?4, ?5, ?6, ?7 FROM outbox_deliveries WHERE id = ?1",
+	    error);
 	if (stmt == NULL)
 		return FALSE;
 	sqlite3_bind_int64 (stmt, 1, delivery_id);
-	sqlite3_bind_int64 (stmt, 2, number);
-	sqlite3_bind_int64 (stmt, 3, attempt->started_at);
-	sqlite3_bind_int64 (stmt, 4, attempt->status);
-	sqlite3_bind_int64 (stmt, 5, attempt->latency_us);
-	sqlite3_bind_int (stmt, 6, (int) attempt->outcome);
-	sqlite3_bind_int (stmt, 7, attempt->skipped ? 1 : 0);
-	astra_outbox_bind_text (stmt, 8, attempt->reason);
+	sqlite3_bind_int64 (stmt, 2, attempt->started_at);
+	sqlite3_bind_int64 (stmt, 3, attempt->status);
+	sqlite3_bind_int64 (stmt, 4, attempt->latency_us);
+	sqlite3_bind_int (stmt, 5, (int) attempt->outcome);
+	sqlite3_bind_int (stmt, 6, attempt->skipped ? 1 : 0);
+	astra_outbox_bind_text (stmt, 7, attempt->reason);
 	if (!astra_outbox_step_done (self, stmt, error)) {
 		g_prefix_error (error, "outbox: delivery %" G_GINT64_FORMAT ": ", delivery_id);
 		return FALSE;
@@ -565,11 +585,8 @@ astra_outbox_redeliver (AstraOutbox *self, gint64 delivery_id, gint64 now_us, GE
 	if (!astra_outbox_step_done (self, stmt, error))
 		return FALSE;
 	if (sqlite3_changes (astra_state_db_get_handle (self->db)) == 0) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_NOT_FOUND,
-			     "outbox: no delivery %" G_GINT64_FORMAT,
-			     delivery_id);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND,
+			     "outbox: no delivery %" G_GINT64_FORMAT, delivery_id);
 		return FALSE;
 	}
 	return TRUE;
@@ -617,21 +634,19 @@ astra_outbox_load_event (AstraOutbox *self, const char *event_id, GError **error
 		return NULL;
 	}
 	if (rc != SQLITE_ROW) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND, "outbox: event %s is not stored", event_id);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND, "outbox: event %s is not stored",
+			     event_id);
 		return NULL;
 	}
 	if (body == NULL) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "outbox: event %s has no body", event_id);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "outbox: event %s has no body",
+			     event_id);
 		return NULL;
 	}
 	event = astra_event_new_from_body (event_id, body, &error_local);
 	if (event == NULL) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_INVALID_DATA,
-			     "outbox: event %s: stored body is corrupt: %s",
-			     event_id,
-			     error_local->message);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
+			     "outbox: event %s: stored body is corrupt: %s", event_id, error_local->message);
 		return NULL;
 	}
 	return event;
@@ -652,13 +667,11 @@ astra_outbox_load_event (AstraOutbox *self, const char *event_id, GError **error
  * Since: 1.0
  */
 GPtrArray *
-astra_outbox_load_pending (AstraOutbox *self,
-			   const char *webhook,
-			   gint64 after_id,
-			   guint limit,
-			   GError **error)
+astra_outbox_load_pending (
+    AstraOutbox *self, const char *webhook, gint64 after_id, guint limit, GError **error)
 {
-	g_autoptr(GPtrArray) deliveries = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_delivery_free);
+	g_autoptr(GPtrArray) deliveries =
+		       g_ptr_array_new_with_free_func ((GDestroyNotify) astra_delivery_free);
 	sqlite3_stmt *stmt;
 
 	g_return_val_if_fail (ASTRA_IS_OUTBOX (self), NULL);
@@ -708,12 +721,14 @@ astra_outbox_list_pending_webhooks (AstraOutbox *self, GError **error)
 		/* skips from one webhook to the next in the pending index */
 		if (last == NULL) {
 			stmt = astra_state_db_prepare (self->db,
-						       "SELECT webhook FROM outbox_deliveries WHERE state = 0 "
+						       "SELECT webhook " ASTRA_OUTBOX_FROM_PENDING
+						       "WHERE state = 0 "
 						       "ORDER BY webhook LIMIT 1",
 						       error);
 		} else {
 			stmt = astra_state_db_prepare (self->db,
-						       "SELECT webhook FROM outbox_deliveries WHERE state = 0 "
+						       "SELECT webhook " ASTRA_OUTBOX_FROM_PENDING
+						       "WHERE state = 0 "
 						       "AND webhook > ?1 ORDER BY webhook LIMIT 1",
 						       error);
 		}
@@ -769,11 +784,8 @@ astra_outbox_lookup (AstraOutbox *self, gint64 delivery_id, GError **error)
 	if (!astra_state_db_check (self->db, rc, error))
 		return NULL;
 	if (delivery == NULL) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_NOT_FOUND,
-			     "outbox: no delivery %" G_GINT64_FORMAT,
-			     delivery_id);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND,
+			     "outbox: no delivery %" G_GINT64_FORMAT, delivery_id);
 	}
 	return delivery;
 }
@@ -839,14 +851,11 @@ astra_outbox_list_state (AstraOutbox *self,
  * Since: 1.0
  */
 GPtrArray *
-astra_outbox_list (AstraOutbox *self,
-		   const char *webhook,
-		   int state,
-		   gint64 since_us,
-		   guint limit,
-		   GError **error)
+astra_outbox_list (
+    AstraOutbox *self, const char *webhook, int state, gint64 since_us, guint limit, GError **error)
 {
-	g_autoptr(GPtrArray) deliveries = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_delivery_free);
+	g_autoptr(GPtrArray) deliveries =
+		       g_ptr_array_new_with_free_func ((GDestroyNotify) astra_delivery_free);
 
 	g_return_val_if_fail (ASTRA_IS_OUTBOX (self), NULL);
 	g_return_val_if_fail (state >= -1 && state < (int) ASTRA_DELIVERY_STATE_LAST, NULL);
@@ -887,17 +896,19 @@ astra_outbox_list (AstraOutbox *self,
 GPtrArray *
 astra_outbox_list_attempts (AstraOutbox *self, gint64 delivery_id, GError **error)
 {
-	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_attempt_record_free);
+	g_autoptr(GPtrArray) records =
+		       g_ptr_array_new_with_free_func ((GDestroyNotify) astra_attempt_record_free);
 	sqlite3_stmt *stmt;
 	int rc;
 
 	g_return_val_if_fail (ASTRA_IS_OUTBOX (self), NULL);
 	g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-	stmt = astra_state_db_prepare (self->db,
-				       "SELECT attempt, started_us, status, latency_us, outcome, skipped, reason "
-				       "FROM outbox_attempts WHERE delivery_id = ?1 ORDER BY attempt LIMIT ?2",
-				       error);
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "SELECT attempt, started_us, status, latency_us, outcome, skipped, reason "
+	    "FROM outbox_attempts WHERE delivery_id = ?1 ORDER BY attempt LIMIT ?2",
+	    error);
 	if (stmt == NULL)
 		return NULL;
 	sqlite3_bind_int64 (stmt, 1, delivery_id);
@@ -947,23 +958,22 @@ astra_outbox_count (AstraOutbox *self, const char *webhook, AstraDeliveryState s
 	g_return_val_if_fail (error == NULL || *error == NULL, 0);
 
 	if (webhook != NULL && state == ASTRA_DELIVERY_STATE_PENDING) {
-		stmt = astra_state_db_prepare (self->db,
-					       "SELECT COUNT(*) FROM outbox_deliveries WHERE webhook = ?1 AND state = 0",
-					       error);
+		stmt = astra_state_db_prepare (
+		    self->db, "SELECT COUNT(*) FROM outbox_deliveries WHERE webhook = ?1 AND state = 0",
+		    error);
 		if (stmt != NULL)
 			sqlite3_bind_text (stmt, 1, webhook, -1, SQLITE_STATIC);
 	} else if (webhook != NULL) {
-		stmt = astra_state_db_prepare (self->db,
-					       "SELECT COUNT(*) FROM outbox_deliveries WHERE webhook = ?1 AND state = ?2",
-					       error);
+		stmt = astra_state_db_prepare (
+		    self->db, "SELECT COUNT(*) FROM outbox_deliveries WHERE webhook = ?1 AND state = ?2",
+		    error);
 		if (stmt != NULL) {
 			sqlite3_bind_text (stmt, 1, webhook, -1, SQLITE_STATIC);
 			sqlite3_bind_int (stmt, 2, (int) state);
 		}
 	} else {
-		stmt = astra_state_db_prepare (self->db,
-					       "SELECT COUNT(*) FROM outbox_deliveries WHERE state = ?1",
-					       error);
+		stmt = astra_state_db_prepare (
+		    self->db, "SELECT COUNT(*) FROM outbox_deliveries WHERE state = ?1", error);
 		if (stmt != NULL)
 			sqlite3_bind_int (stmt, 1, (int) state);
 	}
@@ -985,8 +995,8 @@ astra_outbox_oldest_pending_of (AstraOutbox *self, const char *webhook, gint64 *
 	int rc;
 
 	stmt = astra_state_db_prepare (self->db,
-				       "SELECT created_us FROM outbox_deliveries WHERE webhook = ?1 AND state = 0 "
-				       "ORDER BY id LIMIT 1",
+				       "SELECT created_us " ASTRA_OUTBOX_FROM_PENDING
+				       "WHERE webhook = ?1 AND state = 0 ORDER BY id LIMIT 1",
 				       error);
 	if (stmt == NULL)
 		return FALSE;
@@ -1068,9 +1078,8 @@ astra_outbox_count_cutoff (AstraOutbox *self, guint keep_count, gint64 *cutoff_u
 
 	/* ids are creation order and never reused, so this is the keep_count-th newest
 	 * (or the next one that still exists) */
-	stmt = astra_state_db_prepare (self->db,
-				       "SELECT created_us FROM outbox_deliveries WHERE id > ?1 ORDER BY id LIMIT 1",
-				       error);
+	stmt = astra_state_db_prepare (
+	    self->db, "SELECT created_us FROM outbox_deliveries WHERE id > ?1 ORDER BY id LIMIT 1", error);
 	if (stmt == NULL)
 		return FALSE;
 	sqlite3_bind_int64 (stmt, 1, max_id - (gint64) keep_count);
@@ -1108,10 +1117,11 @@ astra_outbox_collect_victims (AstraOutbox *self,
 
 	if (victims->len >= max_rows || before_us == G_MININT64)
 		return TRUE;
-	stmt = astra_state_db_prepare (self->db,
-				       "SELECT id, event_id FROM outbox_deliveries WHERE state = ?1 AND updated_us < ?2 "
-				       "ORDER BY updated_us LIMIT ?3",
-				       error);
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "SELECT id, event_id FROM outbox_deliveries WHERE state = ?1 AND updated_us < ?2 "
+	    "ORDER BY updated_us LIMIT ?3",
+	    error);
 	if (stmt == NULL)
 		return FALSE;
 	sqlite3_bind_int (stmt, 1, (int) state);
@@ -1119,8 +1129,8 @@ astra_outbox_collect_victims (AstraOutbox *self,
 	sqlite3_bind_int64 (stmt, 3, max_rows - victims->len);
 	while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
 		AstraOutboxVictim victim = {
-		    .id = sqlite3_column_int64 (stmt, 0),
-		    .event_id = astra_outbox_column_strdup (stmt, 1),
+			.id = sqlite3_column_int64 (stmt, 0),
+			.event_id = astra_outbox_column_strdup (stmt, 1),
 		};
 		g_array_append_val (victims, victim);
 	}
@@ -1149,14 +1159,7 @@ astra_outbox_delete_victim (AstraOutbox *self, const AstraOutboxVictim *victim, 
 
 	if (victim->event_id == NULL)
 		return TRUE;
-	stmt = astra_state_db_prepare (self->db,
-				       "DELETE FROM outbox_events WHERE id = ?1 AND NOT EXISTS "
-				       "(SELECT 1 FROM outbox_deliveries WHERE event_id = ?1)",
-				       error);
-	if (stmt == NULL)
-		return FALSE;
-	sqlite3_bind_text (stmt, 1, victim->event_id, -1, SQLITE_STATIC);
-	return astra_outbox_step_done (self, stmt, error);
+	return astra_outbox_delete_orphan_event (self, victim->event_id, error);
 }
 
 /**
@@ -1204,28 +1207,22 @@ astra_outbox_prune (AstraOutbox *self,
 	finished_before_us = MAX (older_than_us, count_cutoff_us);
 
 	/* candidates first: deleting from a table while a statement walks it is undefined */
-	if (!astra_outbox_collect_victims (self,
-					   ASTRA_DELIVERY_STATE_DELIVERED,
-					   finished_before_us,
-					   max_rows,
-					   victims,
-					   error))
+	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_DELIVERED, finished_before_us, max_rows,
+					   victims, error))
 		return FALSE;
-	if (!astra_outbox_collect_victims (self,
-					   ASTRA_DELIVERY_STATE_SKIPPED,
-					   finished_before_us,
-					   max_rows,
-					   victims,
-					   error))
+	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_SKIPPED, finished_before_us, max_rows,
+					   victims, error))
 		return FALSE;
-	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_DEAD, older_than_us, max_rows, victims, error))
+	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_DEAD, older_than_us, max_rows, victims,
+					   error))
 		return FALSE;
 	if (victims->len == 0)
 		return TRUE;
 
 	astra_state_db_begin (self->db);
 	for (guint i = 0; i < victims->len; i++) {
-		if (!astra_outbox_delete_victim (self, &g_array_index (victims, AstraOutboxVictim, i), error)) {
+		if (!astra_outbox_delete_victim (self, &g_array_index (victims, AstraOutboxVictim, i),
+						 error)) {
 			g_prefix_error (error, "outbox: pruning: ");
 			return FALSE;
 		}

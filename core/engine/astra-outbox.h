@@ -48,10 +48,11 @@ G_BEGIN_DECLS
  * every list is bounded by ASTRA_OUTBOX_MAX_LIMIT rows.
  *
  * Times are unix microseconds from the caller's clock; the outbox never
- * reads a clock itself.
+ * reads a clock itself (an attempt's end, started_at + latency_us, is when
+ * record_attempt updates a delivery, so it must come from the same clock).
  */
 
-#define ASTRA_OUTBOX_DB_MODULE	    "outbox"
+#define ASTRA_OUTBOX_DB_MODULE "outbox"
 #define ASTRA_OUTBOX_SCHEMA_VERSION 1
 /* the most rows one list call returns (larger limits are clamped) */
 #define ASTRA_OUTBOX_MAX_LIMIT 10000
@@ -65,17 +66,17 @@ typedef enum {
 } AstraDeliveryState;
 
 typedef struct {
-	gint64 id;             /* dense, increasing: the order deliveries were made in */
+	gint64 id; /* dense, increasing: the order deliveries were made in */
 	char *event_id;
-	char *event_type;
+	char *event_type; /* NULL only if the event row is gone (an edited database) */
 	char *webhook;
-	char *order_key;       /* deliveries with the same key go out one at a time, in id order */
+	char *order_key; /* deliveries with the same key go out one at a time, in id order */
 	AstraDeliveryState state;
-	guint attempts;        /* made so far */
+	guint attempts; /* made so far */
 	gint64 created_us;
 	gint64 next_attempt_us; /* pending: not before this */
 	gint64 updated_us;
-	guint last_status;     /* HTTP status of the last attempt, 0 if none */
+	guint last_status; /* HTTP status of the last attempt, 0 if none */
 	gint64 last_latency_us;
 	char *last_reason;     /* may be NULL */
 	GBytes *last_response; /* bounded excerpt of the last response body, may be NULL */
@@ -126,11 +127,8 @@ gboolean astra_outbox_add (AstraOutbox *self,
 AstraEvent *astra_outbox_load_event (AstraOutbox *self, const char *event_id, GError **error);
 /* pending deliveries of one webhook with id > after_id, in id order, at most limit.
  * A redelivered delivery keeps its id, so it may be below an after_id a reader has passed. */
-GPtrArray *astra_outbox_load_pending (AstraOutbox *self,
-				      const char *webhook,
-				      gint64 after_id,
-				      guint limit,
-				      GError **error);
+GPtrArray *astra_outbox_load_pending (
+    AstraOutbox *self, const char *webhook, gint64 after_id, guint limit, GError **error);
 /* the names of the webhooks that have pending deliveries (restart recovery), sorted */
 GStrv astra_outbox_list_pending_webhooks (AstraOutbox *self, GError **error);
 
@@ -157,12 +155,8 @@ AstraDelivery *astra_outbox_lookup (AstraOutbox *self, gint64 delivery_id, GErro
 /* history: deliveries by webhook (NULL: any), state (-1: any) and time (updated at or after
  * since_us), newest (by updated_us, then id) first, at most limit; and the attempts of one delivery,
  * oldest first */
-GPtrArray *astra_outbox_list (AstraOutbox *self,
-			      const char *webhook,
-			      int state,
-			      gint64 since_us,
-			      guint limit,
-			      GError **error);
+GPtrArray *astra_outbox_list (
+    AstraOutbox *self, const char *webhook, int state, gint64 since_us, guint limit, GError **error);
 GPtrArray *astra_outbox_list_attempts (AstraOutbox *self, gint64 delivery_id, GError **error);
 
 /* the number of deliveries of a webhook (NULL: all) in a state: O(matching rows), not for the hot
