@@ -1102,7 +1102,7 @@ START_TEST (test_sigterm_in_flight)
 		       astra_test_daemon_get_stderr (fx.daemon));
 	ck_assert_msg (elapsed <= shutdown_timeout + 2.0, "took %.2f s to stop", elapsed);
 	ck_assert (strstr (astra_test_daemon_get_stderr (fx.daemon),
-			   "shutdown: waiting up to 1 s for 1 delivery") != NULL);
+			   "shutdown: waiting up to 1 s for 1 attempt in flight") != NULL);
 	ck_assert (strstr (astra_test_daemon_get_stderr (fx.daemon), "cancelled") != NULL);
 	ck_assert (strstr (astra_test_daemon_get_stderr (fx.daemon), "stopped") != NULL);
 }

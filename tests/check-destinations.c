@@ -277,7 +277,7 @@ START_TEST (test_retry_after_is_obeyed)
 			  astra_test_request_get_header (g_ptr_array_index (requests, 1), "X-Webhook-Id"));
 	ck_assert (g_bytes_equal (((AstraTestRequest *) g_ptr_array_index (requests, 0))->body,
 				  ((AstraTestRequest *) g_ptr_array_index (requests, 1))->body));
-	astra_assert_contains (astra_test_daemon_get_stderr (daemon_proc), "webhook slack: retrying in 1 s");
+	astra_assert_contains (astra_test_daemon_get_stderr (daemon_proc), "webhook slack: the receiver asked for a pause of 1.000 s");
 	ck_assert (astra_test_daemon_wait_log (daemon_proc, "webhook slack: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
 }
 END_TEST

@@ -8,6 +8,12 @@
 
 #include "astra-deliverer.h"
 
+/* a Retry-After beyond this (30 days) is taken as this: max-age or the schedule ends it anyway */
+#define ASTRA_DELIVERER_MAX_RETRY_AFTER_S (30.0 * 24 * 3600)
+
+/* a token is within a rounding error of whole: time in microseconds does not always add up exactly */
+#define ASTRA_DELIVERER_TOKEN_EPSILON 1e-9
+
 /* where a delivery held in memory is */
 typedef enum {
 	ASTRA_DELIVERER_ITEM_WAITING,   /* behind an earlier delivery of its order key */
@@ -47,8 +53,8 @@ struct _AstraDelivererQueue {
 	gboolean config_enabled; /* what the configuration says, whatever GONE did to the object */
 	char *gone_reason;       /* the receiver said GONE: nothing starts until enabled again */
 	AstraTimer *timer;
-	GHashTable *keys; /* name -> AstraDelivererKey, only keys with a delivery in memory */
-	GQueue ready;     /* AstraDelivererItem, linked by ready_link */
+	GHashTable *keys;   /* name -> AstraDelivererKey, only keys with a delivery in memory */
+	GQueue ready;       /* AstraDelivererItem, linked by ready_link */
 	GSequence *retries; /* AstraDelivererItem by (due, id) */
 	guint n_in_memory;
 	guint n_on_disk;      /* pending with an id above window_max_id: not in memory yet */
@@ -59,8 +65,8 @@ struct _AstraDelivererQueue {
 	double tokens;
 	gint64 tokens_at_us;
 	AstraCircuitState circuit;
-	guint n_failures;     /* consecutive RETRY outcomes while closed */
-	gint64 cooldown_us;   /* the current (or last) open period */
+	guint n_failures;   /* consecutive RETRY outcomes while closed */
+	gint64 cooldown_us; /* the current (or last) open period */
 	gint64 open_until_us;
 	gboolean probing;
 	guint64 n_delivered;
@@ -76,7 +82,7 @@ struct _AstraDeliverer {
 	AstraOutbox *outbox;
 	AstraAttemptStartFunc start;
 	gpointer user_data;
-	GHashTable *queues; /* name -> AstraDelivererQueue: configured ones, and removed ones with attempts in flight */
+	GHashTable *queues; /* name -> AstraDelivererQueue, and removed ones until their attempts end */
 	GHashTable *items;  /* gint64 * (the delivery's id) -> AstraDelivererItem, every one in memory */
 	GCancellable *cancellable; /* given to every attempt; cancelled at the end of a shutdown's grace */
 	GRand *rand;
@@ -100,8 +106,6 @@ enum {
 static guint signals[SIGNAL_LAST];
 
 G_DEFINE_FINAL_TYPE (AstraDeliverer, astra_deliverer, G_TYPE_OBJECT)
-
-static void astra_deliverer_queue_pump (AstraDelivererQueue *queue);
 
 /**
  * astra_webhook_status_free:
@@ -169,14 +173,16 @@ astra_deliverer_order_key (AstraEvent *event)
 	switch (astra_event_get_kind (event)) {
 	case ASTRA_EVENT_KIND_ALERT_TRIGGERED:
 	case ASTRA_EVENT_KIND_ALERT_RESOLVED:
-		id = data != NULL ? json_object_get_string_member_with_default (data, "alert_id", NULL) : NULL;
+		id =
+		    data != NULL ? json_object_get_string_member_with_default (data, "alert_id", NULL) : NULL;
 		if (id != NULL)
 			return g_strconcat ("alert:", id, NULL);
 		break;
 	case ASTRA_EVENT_KIND_AGENT_STATUS_CHANGED:
 	case ASTRA_EVENT_KIND_AGENT_REGISTERED:
 	case ASTRA_EVENT_KIND_SERVICE_TEST_FAILED:
-		id = data != NULL ? json_object_get_string_member_with_default (data, "agent_id", NULL) : NULL;
+		id =
+		    data != NULL ? json_object_get_string_member_with_default (data, "agent_id", NULL) : NULL;
 		tenant = astra_event_get_tenant (event);
 		if (id != NULL)
 			return g_strconcat ("agent:", tenant != NULL ? tenant : "", "/", id, NULL);
@@ -241,8 +247,8 @@ astra_deliverer_item_make_due (AstraDelivererItem *item, gint64 now, gboolean fi
 
 	if (item->delivery->next_attempt_us > now) {
 		item->state = ASTRA_DELIVERER_ITEM_RETRY;
-		item->retry_iter = g_sequence_insert_sorted (queue->retries, item,
-							     astra_deliverer_item_compare_due, NULL);
+		item->retry_iter =
+		    g_sequence_insert_sorted (queue->retries, item, astra_deliverer_item_compare_due, NULL);
 		return;
 	}
 	item->state = ASTRA_DELIVERER_ITEM_READY;
@@ -321,9 +327,11 @@ astra_deliverer_queue_page_in (AstraDelivererQueue *queue, gint64 now)
 	/* one query per quarter window, not one per delivery */
 	if (queue->n_in_memory > 0 && room < MAX (self->window / 4, 1))
 		return;
-	rows = astra_outbox_load_pending (self->outbox, queue->name, queue->window_max_id, room, &error_local);
+	rows =
+	    astra_outbox_load_pending (self->outbox, queue->name, queue->window_max_id, room, &error_local);
 	if (rows == NULL) {
-		g_warning ("webhook %s: cannot read its pending deliveries: %s", queue->name, error_local->message);
+		g_warning ("webhook %s: cannot read its pending deliveries: %s", queue->name,
+			   error_local->message);
 		return;
 	}
 	n_rows = rows->len;
@@ -342,7 +350,8 @@ astra_deliverer_queue_page_in (AstraDelivererQueue *queue, gint64 now)
 	}
 	/* the outbox has fewer than we counted: trust the outbox */
 	if (n_rows < room && queue->n_on_disk > 0) {
-		g_debug ("webhook %s: %u pending deliveries were not in the outbox", queue->name, queue->n_on_disk);
+		g_debug ("webhook %s: %u pending deliveries were not in the outbox", queue->name,
+			 queue->n_on_disk);
 		queue->n_pending -= queue->n_on_disk;
 		queue->n_on_disk = 0;
 	}
@@ -354,10 +363,12 @@ astra_deliverer_queue_sync (AstraDelivererQueue *queue)
 {
 	AstraDeliverer *self = queue->deliverer;
 	g_autoptr(GError) error_local = NULL;
-	guint n_pending = astra_outbox_count (self->outbox, queue->name, ASTRA_DELIVERY_STATE_PENDING, &error_local);
+	guint n_pending =
+	    astra_outbox_count (self->outbox, queue->name, ASTRA_DELIVERY_STATE_PENDING, &error_local);
 
 	if (error_local != NULL) {
-		g_warning ("webhook %s: cannot count its pending deliveries: %s", queue->name, error_local->message);
+		g_warning ("webhook %s: cannot count its pending deliveries: %s", queue->name,
+			   error_local->message);
 		return;
 	}
 	if (n_pending == 0)
@@ -428,7 +439,8 @@ astra_deliverer_breaker_failure (AstraDelivererQueue *queue, gboolean probe, gin
 		gint64 cooldown = MIN (MAX (queue->cooldown_us, policy->breaker_cooldown_us) * 2, cap);
 
 		astra_deliverer_breaker_open (queue, now, cooldown);
-		g_warning ("webhook %s: circuit open again, the probe failed; next probe in %" G_GINT64_FORMAT " s",
+		g_warning ("webhook %s: circuit open again, the probe failed; next probe in %" G_GINT64_FORMAT
+			   " s",
 			   queue->name, cooldown / G_USEC_PER_SEC);
 		return;
 	}
@@ -462,15 +474,8 @@ astra_deliverer_tokens_refill_at (AstraDelivererQueue *queue, const AstraDeliver
 	return MAX (queue->tokens_at_us + wait, now + 1);
 }
 
-/* a token is within a rounding error of whole: time in microseconds does not always add up exactly */
-#define ASTRA_DELIVERER_TOKEN_EPSILON 1e-9
-
-static void
-astra_deliverer_done_cb (AstraAttempt *attempt, gpointer done_data);
-
-static void astra_deliverer_item_finish (AstraDelivererItem *item,
-					 const AstraAttempt *attempt,
-					 gint64 now);
+static void astra_deliverer_done_cb (AstraAttempt *attempt, gpointer done_data);
+static void astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attempt, gint64 now);
 
 static void
 astra_deliverer_item_start (AstraDelivererItem *item)
@@ -484,13 +489,14 @@ astra_deliverer_item_start (AstraDelivererItem *item)
 
 		item->event = astra_outbox_load_event (self->outbox, item->delivery->event_id, &error_local);
 		if (item->event == NULL) {
-			g_autofree char *reason = g_strdup_printf ("the event cannot be loaded: %s", error_local->message);
+			g_autofree char *reason =
+			    g_strdup_printf ("the event cannot be loaded: %s", error_local->message);
 			AstraAttempt attempt = {
-			    .outcome = ASTRA_OUTCOME_FAILED,
-			    .attempt = item->delivery->attempts + 1,
-			    .started_at = astra_clock_now (self->clock),
-			    .retry_after = -1,
-			    .reason = reason,
+				.outcome = ASTRA_OUTCOME_FAILED,
+				.attempt = item->delivery->attempts + 1,
+				.started_at = astra_clock_now (self->clock),
+				.retry_after = -1,
+				.reason = reason,
 			};
 			astra_deliverer_item_finish (item, &attempt, attempt.started_at);
 			return;
@@ -526,12 +532,14 @@ astra_deliverer_queue_rearm (AstraDelivererQueue *queue, gint64 now)
 	if (blocked_until > now) {
 		wake = blocked_until;
 	} else {
-		if (g_sequence_get_length (queue->retries) > 0) {
-			AstraDelivererItem *first = g_sequence_get (g_sequence_get_begin_iter (queue->retries));
+		if (!g_sequence_is_empty (queue->retries)) {
+			AstraDelivererItem *first =
+			    g_sequence_get (g_sequence_get_begin_iter (queue->retries));
 			wake = first->delivery->next_attempt_us;
 		}
 		if (queue->ready.length > 0 && queue->in_flight < MAX (policy->max_in_flight, 1) &&
-		    !queue->probing && policy->rate_per_s > 0 && queue->tokens < 1.0 - ASTRA_DELIVERER_TOKEN_EPSILON)
+		    !queue->probing && policy->rate_per_s > 0 &&
+		    queue->tokens < 1.0 - ASTRA_DELIVERER_TOKEN_EPSILON)
 			wake = MIN (wake, astra_deliverer_tokens_refill_at (queue, policy, now));
 	}
 	if (wake == G_MAXINT64) {
@@ -560,7 +568,7 @@ astra_deliverer_queue_pump (AstraDelivererQueue *queue)
 	astra_deliverer_queue_page_in (queue, now);
 
 	/* retries that came due join the ready list */
-	while (g_sequence_get_length (queue->retries) > 0) {
+	while (!g_sequence_is_empty (queue->retries)) {
 		GSequenceIter *iter = g_sequence_get_begin_iter (queue->retries);
 		AstraDelivererItem *item = g_sequence_get (iter);
 
@@ -577,7 +585,8 @@ astra_deliverer_queue_pump (AstraDelivererQueue *queue)
 	}
 
 	while (queue->ready.length > 0 && queue->in_flight < max_in_flight && queue->paused_until_us <= now &&
-	       queue->circuit != ASTRA_CIRCUIT_OPEN && !queue->probing && astra_deliverer_queue_is_running (queue)) {
+	       queue->circuit != ASTRA_CIRCUIT_OPEN && !queue->probing &&
+	       astra_deliverer_queue_is_running (queue)) {
 		AstraDelivererItem *item;
 
 		if (policy->rate_per_s > 0) {
@@ -615,7 +624,8 @@ astra_deliverer_queue_new (AstraDeliverer *self, AstraWebhook *webhook)
 	queue->configured = TRUE;
 	queue->config_enabled = astra_webhook_get_enabled (webhook);
 	queue->timer = astra_timer_new (self->clock, astra_deliverer_queue_timer_cb, queue);
-	queue->keys = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) astra_deliverer_key_free);
+	queue->keys =
+	    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) astra_deliverer_key_free);
 	queue->retries = g_sequence_new (NULL);
 	queue->tokens = MAX (policy->burst, 1);
 	queue->tokens_at_us = astra_clock_now (self->clock);
@@ -632,8 +642,10 @@ astra_deliverer_queue_free (AstraDelivererQueue *queue)
 	/* the items leave memory; what they stand for stays in the outbox */
 	g_hash_table_iter_init (&iter, queue->keys);
 	while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &key)) {
-		AstraDelivererItem *item;
-		while ((item = g_queue_pop_head (&key->items)) != NULL) {
+		GList *link;
+		/* the links are the items' own: never g_queue_pop_head(), which frees them */
+		while ((link = g_queue_pop_head_link (&key->items)) != NULL) {
+			AstraDelivererItem *item = link->data;
 			g_hash_table_remove (queue->deliverer->items, &item->delivery->id);
 			astra_deliverer_item_free (item);
 		}
@@ -697,7 +709,7 @@ astra_deliverer_record (AstraDelivererItem *item,
 	/* the mirror of the row, for the signals */
 	delivery->state = state;
 	delivery->attempts++;
-	delivery->updated_us = astra_clock_now (self->clock);
+	delivery->updated_us = attempt->started_at + attempt->latency_us;
 	delivery->last_status = attempt->status;
 	delivery->last_latency_us = attempt->latency_us;
 	if (delivery->last_reason != reason) {
@@ -737,8 +749,9 @@ astra_deliverer_item_close (AstraDelivererItem *item,
 			g_clear_pointer (&delivery->last_response, g_bytes_unref);
 			delivery->last_response = g_bytes_new (data, MIN (len, ASTRA_OUTBOX_MAX_EXCERPT));
 		}
-		g_warning ("webhook %s: %s %s (delivery %" G_GINT64_FORMAT ") is a dead letter: %s", queue->name,
-			   delivery->event_type, delivery->event_id, delivery->id, reason);
+		g_warning ("webhook %s: %s %s (delivery %" G_GINT64_FORMAT ") is a dead letter: %s",
+			   queue->name, delivery->event_type != NULL ? delivery->event_type : "event",
+			   delivery->event_id, delivery->id, reason);
 		g_signal_emit (queue->deliverer, signals[SIGNAL_DELIVERY_DEAD], 0, queue->name, delivery);
 	}
 	queue->n_pending--;
@@ -763,7 +776,8 @@ astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attem
 		if (!attempt->skipped)
 			astra_deliverer_breaker_success (queue);
 		astra_deliverer_item_close (item, attempt,
-					    attempt->skipped ? ASTRA_DELIVERY_STATE_SKIPPED : ASTRA_DELIVERY_STATE_DELIVERED,
+					    attempt->skipped ? ASTRA_DELIVERY_STATE_SKIPPED
+							     : ASTRA_DELIVERY_STATE_DELIVERED,
 					    attempt->reason, now);
 		return;
 	}
@@ -785,18 +799,23 @@ astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attem
 		return;
 	}
 
-	/* RETRY, and transport errors: cancelled by a shutdown, it costs nothing and goes first after the restart */
+	/* RETRY, and transport errors: cancelled by a shutdown, it costs nothing and goes first after the
+	 * restart */
 	if (self->cancelling) {
 		delivery->next_attempt_us = now;
 		astra_deliverer_record (item, attempt, ASTRA_DELIVERY_STATE_PENDING, attempt->reason);
 		astra_deliverer_item_make_due (item, now, TRUE);
 		return;
 	} else {
-		guint n = delivery->attempts + 1 - item->round_base; /* attempts in this round, this one included */
+		guint n =
+		    delivery->attempts + 1 - item->round_base; /* attempts in this round, this one included */
 		GArray *schedule = policy->retry_schedule_us;
 		gint64 wait;
 
-		astra_deliverer_breaker_failure (queue, probe, now);
+		/* a receiver that says when to come back is obeyed by the pause; the breaker is for the
+		 * silent */
+		if (attempt->retry_after < 0)
+			astra_deliverer_breaker_failure (queue, probe, now);
 		if (schedule == NULL || n > schedule->len) {
 			g_autofree char *what = astra_deliverer_describe_attempt (attempt);
 			g_autofree char *reason = g_strdup_printf ("gave up after %u %s: %s", n,
@@ -805,19 +824,21 @@ astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attem
 			return;
 		}
 		if (attempt->retry_after >= 0) {
-			wait = (gint64) (attempt->retry_after * G_USEC_PER_SEC);
+			wait = (gint64) (MIN (attempt->retry_after, ASTRA_DELIVERER_MAX_RETRY_AFTER_S) *
+					 G_USEC_PER_SEC);
 		} else {
 			gint64 base = g_array_index (schedule, gint64, n - 1);
-			double factor = self->jitter > 0 ? g_rand_double_range (self->rand, -self->jitter, self->jitter)
-							 : 0.0;
+			double factor = self->jitter > 0
+					    ? g_rand_double_range (self->rand, -self->jitter, self->jitter)
+					    : 0.0;
 			wait = base + (gint64) ((double) base * factor);
 		}
 		wait = MAX (wait, 0);
 		if (policy->max_age_us > 0 && now + wait > item->round_started_us + policy->max_age_us) {
 			g_autofree char *what = astra_deliverer_describe_attempt (attempt);
-			g_autofree char *reason =
-			    g_strdup_printf ("older than max-age (%" G_GINT64_FORMAT " s) after %u %s: %s",
-					     policy->max_age_us / G_USEC_PER_SEC, n, n == 1 ? "attempt" : "attempts", what);
+			g_autofree char *reason = g_strdup_printf (
+			    "older than max-age (%" G_GINT64_FORMAT " s) after %u %s: %s",
+			    policy->max_age_us / G_USEC_PER_SEC, n, n == 1 ? "attempt" : "attempts", what);
 			astra_deliverer_item_close (item, attempt, ASTRA_DELIVERY_STATE_DEAD, reason, now);
 			return;
 		}
@@ -827,8 +848,9 @@ astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attem
 		/* the receiver's word holds for the whole webhook, not just this delivery */
 		if (attempt->retry_after >= 0 && delivery->next_attempt_us > queue->paused_until_us) {
 			queue->paused_until_us = delivery->next_attempt_us;
-			g_message ("webhook %s: the receiver asked for a pause of %.3f s; nothing goes until then",
-				   queue->name, attempt->retry_after);
+			g_message (
+			    "webhook %s: the receiver asked for a pause of %.3f s; nothing goes until then",
+			    queue->name, attempt->retry_after);
 		}
 		astra_deliverer_item_make_due (item, now, FALSE);
 	}
@@ -914,8 +936,8 @@ astra_deliverer_class_init (AstraDelivererClass *klass)
 	 * Emitted after every attempt is recorded.
 	 */
 	signals[SIGNAL_ATTEMPT_FINISHED] =
-	    g_signal_new ("attempt-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-			  G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_POINTER,
+	    g_signal_new ("attempt-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			  NULL, G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_POINTER,
 			  ASTRA_TYPE_ATTEMPT | G_SIGNAL_TYPE_STATIC_SCOPE);
 	/**
 	 * AstraDeliverer::delivery-dead:
@@ -937,8 +959,8 @@ astra_deliverer_class_init (AstraDelivererClass *klass)
 	 * Emitted when a webhook's circuit breaker changes state.
 	 */
 	signals[SIGNAL_CIRCUIT_CHANGED] =
-	    g_signal_new ("circuit-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-			  G_TYPE_NONE, 2, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT);
+	    g_signal_new ("circuit-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			  NULL, G_TYPE_NONE, 2, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT);
 	/**
 	 * AstraDeliverer::webhook-disabled:
 	 * @self: the deliverer
@@ -948,8 +970,8 @@ astra_deliverer_class_init (AstraDelivererClass *klass)
 	 * Emitted when a receiver's answer disables its webhook.
 	 */
 	signals[SIGNAL_WEBHOOK_DISABLED] =
-	    g_signal_new ("webhook-disabled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-			  G_TYPE_NONE, 2, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+	    g_signal_new ("webhook-disabled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			  NULL, G_TYPE_NONE, 2, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
 			  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
@@ -1051,8 +1073,9 @@ astra_deliverer_set_webhooks (AstraDeliverer *self, GPtrArray *webhooks)
 		if (g_hash_table_contains (names, queue->name) || !queue->configured)
 			continue;
 		if (queue->n_pending > 0)
-			g_message ("webhook %s is no longer configured: its %u pending %s stay in the outbox",
-				   queue->name, queue->n_pending, queue->n_pending == 1 ? "delivery" : "deliveries");
+			g_message ("webhook %s is no longer configured: its %u pending %s in the outbox",
+				   queue->name, queue->n_pending,
+				   queue->n_pending == 1 ? "delivery stays" : "deliveries stay");
 		queue->configured = FALSE;
 		astra_timer_cancel (queue->timer);
 		/* one with attempts in flight goes when the last one ends */
@@ -1060,7 +1083,8 @@ astra_deliverer_set_webhooks (AstraDeliverer *self, GPtrArray *webhooks)
 			g_ptr_array_add (removed, queue);
 	}
 	for (guint i = 0; i < removed->len; i++)
-		g_hash_table_remove (self->queues, ((AstraDelivererQueue *) g_ptr_array_index (removed, i))->name);
+		g_hash_table_remove (self->queues,
+				     ((AstraDelivererQueue *) g_ptr_array_index (removed, i))->name);
 }
 
 /**
@@ -1100,11 +1124,12 @@ astra_deliverer_recover (AstraDeliverer *self, GError **error)
 		}
 		n = astra_outbox_count (self->outbox, names[i], ASTRA_DELIVERY_STATE_PENDING, &error_local);
 		if (error_local != NULL) {
-			g_propagate_prefixed_error (error, g_steal_pointer (&error_local), "recovering deliveries: ");
+			g_propagate_prefixed_error (error, g_steal_pointer (&error_local),
+						    "recovering deliveries: ");
 			return FALSE;
 		}
-		g_message ("webhook %s is not configured: its %u pending %s stay in the outbox", names[i], n,
-			   n == 1 ? "delivery" : "deliveries");
+		g_message ("webhook %s is not configured: its %u pending %s in the outbox", names[i], n,
+			   n == 1 ? "delivery stays" : "deliveries stay");
 	}
 	return TRUE;
 }
@@ -1127,11 +1152,8 @@ astra_deliverer_recover (AstraDeliverer *self, GError **error)
  * Since: 1.0
  */
 gboolean
-astra_deliverer_submit (AstraDeliverer *self,
-			AstraEvent *event,
-			const char *order_key,
-			GPtrArray *webhooks,
-			GError **error)
+astra_deliverer_submit (
+    AstraDeliverer *self, AstraEvent *event, const char *order_key, GPtrArray *webhooks, GError **error)
 {
 	g_autoptr(GPtrArray) out = NULL;
 	g_autofree char *key_owned = NULL;
@@ -1149,13 +1171,14 @@ astra_deliverer_submit (AstraDeliverer *self,
 		order_key = key_owned = astra_deliverer_order_key (event);
 	g_ptr_array_set_size (self->names, 0);
 	for (guint i = 0; i < webhooks->len; i++)
-		g_ptr_array_add (self->names, (gpointer) astra_webhook_get_name (g_ptr_array_index (webhooks, i)));
+		g_ptr_array_add (self->names,
+				 (gpointer) astra_webhook_get_name (g_ptr_array_index (webhooks, i)));
 	g_ptr_array_add (self->names, NULL);
 
 	now = astra_clock_now (self->clock);
 	out = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_delivery_free);
-	if (!astra_outbox_add (self->outbox, event, order_key, (const char *const *) self->names->pdata, now, out,
-			       error))
+	if (!astra_outbox_add (self->outbox, event, order_key, (const char *const *) self->names->pdata, now,
+			       out, error))
 		return FALSE;
 	n_out = out->len;
 	deliveries = (AstraDelivery **) g_ptr_array_steal (out, NULL);
@@ -1282,7 +1305,8 @@ astra_deliverer_enable_webhook (AstraDeliverer *self, const char *name, GError *
 
 	queue = astra_deliverer_lookup_configured (self, name);
 	if (queue == NULL) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND, "no webhook named %s is configured", name);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND, "no webhook named %s is configured",
+			     name);
 		return FALSE;
 	}
 	if (queue->gone_reason != NULL || !queue->config_enabled)
@@ -1290,6 +1314,9 @@ astra_deliverer_enable_webhook (AstraDeliverer *self, const char *name, GError *
 			   queue->n_pending == 1 ? "delivery goes" : "deliveries go");
 	g_clear_pointer (&queue->gone_reason, g_free);
 	queue->config_enabled = TRUE;
+	/* the router asks the webhook whether it wants events: it must say yes again too */
+	if (queue->webhook != NULL)
+		astra_webhook_enable (queue->webhook);
 	queue->paused_until_us = 0;
 	queue->n_failures = 0;
 	queue->cooldown_us = 0;
@@ -1348,12 +1375,14 @@ astra_deliverer_get_status (AstraDeliverer *self)
 		while (g_hash_table_iter_next (&key_iter, NULL, (gpointer *) &key)) {
 			for (GList *l = key->items.head; l != NULL; l = l->next) {
 				AstraDelivererItem *item = l->data;
-				if (status->oldest_pending_us == 0 || item->delivery->created_us < status->oldest_pending_us)
+				if (status->oldest_pending_us == 0 ||
+				    item->delivery->created_us < status->oldest_pending_us)
 					status->oldest_pending_us = item->delivery->created_us;
 			}
 		}
 		if (status->oldest_pending_us == 0 && queue->n_pending > 0)
-			status->oldest_pending_us = astra_outbox_oldest_pending (self->outbox, queue->name, NULL);
+			status->oldest_pending_us =
+			    astra_outbox_oldest_pending (self->outbox, queue->name, NULL);
 		status->circuit = queue->circuit;
 		status->paused_until_us = queue->paused_until_us > now ? queue->paused_until_us : 0;
 		status->n_delivered = queue->n_delivered;

@@ -38,20 +38,23 @@ G_BEGIN_DECLS
  *   every delivery gets at least one attempt, however long its webhook was
  *   paused, open or disabled.
  * - Retry-After (and Discord's retry_after, both as AstraAttempt.retry_after)
- *   is obeyed exactly, without jitter, for that delivery's next attempt, and
- *   pauses the whole webhook until then (the schedule still counts the
- *   attempt).
+ *   is obeyed exactly (up to 30 days), without jitter, for that delivery's
+ *   next attempt, and pauses the whole webhook until then (the schedule still
+ *   counts the attempt). Such an answer is left to the pause: it neither
+ *   counts toward opening the circuit nor closes it.
  * - A token bucket per webhook (plugin defaults: Slack 1/s with bursts,
  *   Discord 5 per 2 s, Teams 4/s, PagerDuty 120/min, others unlimited): it
  *   starts full; every attempt, retries and probes included, takes a token.
  * - A circuit breaker per webhook: breaker-failures consecutive RETRY
- *   outcomes open it for breaker-cooldown (nothing starts); then it is
- *   half-open and exactly one probe attempt goes; a probe the receiver
- *   answers (delivered, or failed for that delivery alone) closes it, a probe
- *   that must be retried opens it again for twice the previous period (at
- *   most 10 min, or breaker-cooldown if that is longer). Any answer from the
- *   receiver while open closes it too. Transitions are logged with the
- *   webhook's name and emitted as ::circuit-changed.
+ *   outcomes without Retry-After open it for breaker-cooldown (nothing
+ *   starts); then it is half-open and exactly one probe attempt goes. A
+ *   probe that must be retried opens it again for twice the previous period
+ *   (at most 10 min, or breaker-cooldown if that is longer). Any attempt the
+ *   receiver answers as delivered or failed (an HTTP status), the probe or
+ *   one that was in flight, closes it and resets the count; a skipped or
+ *   GONE attempt, or one cancelled by the shutdown, changes nothing (a probe
+ *   that ends so lets the next attempt probe). Transitions are logged with the webhook's name and
+ *   emitted as ::circuit-changed.
  * - GONE disables the webhook (astra_webhook_disable(), a warning naming
  *   it, ::webhook-disabled): its deliveries stay pending, nothing more is
  *   attempted until astra_deliverer_enable_webhook() or a set_webhooks()

@@ -250,6 +250,8 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 	gint64 now = g_get_real_time ();
 
 	g_task_set_source_tag (task, astra_dispatcher_attempt_async);
+	/* a cancelled attempt still has a result (a retry): GTask must not turn it into an error */
+	g_task_set_check_cancellable (task, FALSE);
 	g_task_set_task_data (task, data, (GDestroyNotify) astra_attempt_data_free);
 	data->webhook = g_object_ref (webhook);
 	data->event = g_object_ref (event);

@@ -13,6 +13,9 @@
 
 #include "astra-agent-registry.h"
 #include "astra-clock.h"
+#include "astra-deliverer.h"
+#include "astra-metrics.h"
+#include "astra-outbox.h"
 #include "astra-engine.h"
 #include "astra-http-server.h"
 #include "astra-reports.h"
@@ -23,6 +26,9 @@
 
 /* edits arrive as several file events (an editor's write, rename, chmod): wait for them to settle */
 #define ASTRA_ENGINE_RULES_DEBOUNCE_MS 500
+/* how often delivered history past its retention is pruned, and how much per main-loop turn */
+#define ASTRA_ENGINE_PRUNE_INTERVAL_S 600
+#define ASTRA_ENGINE_PRUNE_BATCH 1000
 
 struct _AstraEngine {
 	GObject parent_instance;
@@ -39,6 +45,12 @@ struct _AstraEngine {
 	AstraRuleEngine *rule_engine;
 	GFileMonitor *rules_monitor;
 	guint rules_reload_id;
+	AstraOutbox *outbox;
+	AstraDeliverer *deliverer;
+	AstraMetrics *metrics;
+	AstraCounter *events_total;   /* by type */
+	AstraCounter *attempts_total; /* by webhook and outcome */
+	guint prune_id;
 	int lock_fd;
 };
 
@@ -50,11 +62,14 @@ astra_engine_dispose (GObject *object)
 	AstraEngine *self = ASTRA_ENGINE (object);
 
 	g_clear_handle_id (&self->rules_reload_id, g_source_remove);
+	g_clear_handle_id (&self->prune_id, g_source_remove);
 	if (self->rules_monitor != NULL)
 		g_file_monitor_cancel (self->rules_monitor);
 	g_clear_object (&self->rules_monitor);
 	g_clear_object (&self->http);
 	g_clear_object (&self->reports);
+	g_clear_object (&self->deliverer);
+	g_clear_object (&self->outbox);
 	g_clear_object (&self->rule_engine);
 	g_clear_object (&self->agents);
 	g_clear_object (&self->series);
@@ -63,6 +78,7 @@ astra_engine_dispose (GObject *object)
 	g_clear_object (&self->dispatcher);
 	g_clear_object (&self->loader);
 	g_clear_object (&self->config);
+	g_clear_object (&self->metrics);
 	g_clear_object (&self->clock);
 	if (self->lock_fd >= 0) {
 		g_close (self->lock_fd, NULL);
@@ -83,7 +99,14 @@ astra_engine_init (AstraEngine *self)
 	self->lock_fd = -1;
 	self->loader = astra_plugin_loader_new ();
 	self->dispatcher = astra_dispatcher_new ();
-	self->router = astra_router_new (self->dispatcher);
+	self->router = astra_router_new ();
+	self->metrics = astra_metrics_new ();
+	/* counters exist from the start: restoring agents and alerts already routes events */
+	self->events_total = astra_metrics_counter (self->metrics, "astra_events_total", "Events routed, by type",
+						    (const char *const[]) {"type", NULL});
+	self->attempts_total = astra_metrics_counter (self->metrics, "astra_delivery_attempts_total",
+						      "Delivery attempts, by webhook and outcome",
+						      (const char *const[]) {"webhook", "outcome", NULL});
 }
 
 static void
@@ -101,13 +124,35 @@ astra_engine_sink_cb (AstraEvent *event, gpointer user_data)
 	astra_engine_emit (self, event);
 }
 
+/* the one way into the outbox: the matching webhooks each get a durable delivery */
+static void
+astra_engine_route (AstraEngine *self, AstraEvent *event, const char *const *names)
+{
+	g_autoptr(GPtrArray) webhooks = astra_router_match (self->router, event, names);
+	g_autoptr(GError) error_local = NULL;
+
+	astra_counter_inc (self->events_total, (const char *const[]) {astra_event_get_type_name (event), NULL});
+	if (webhooks->len == 0) {
+		g_debug ("%s %s: no webhook wants it", astra_event_get_type_name (event), astra_event_get_id (event));
+		return;
+	}
+	if (self->deliverer == NULL) {
+		g_warning ("%s %s arrived before the outbox was open and was not routed",
+			   astra_event_get_type_name (event), astra_event_get_id (event));
+		return;
+	}
+	if (!astra_deliverer_submit (self->deliverer, event, NULL, webhooks, &error_local))
+		g_warning ("%s %s could not be stored for delivery: %s", astra_event_get_type_name (event),
+			   astra_event_get_id (event), error_local->message);
+}
+
 static void
 astra_engine_alert_sink_cb (AstraEvent *event, const char *const *webhooks, gpointer user_data)
 {
 	AstraEngine *self = ASTRA_ENGINE (user_data);
 
 	g_debug ("event %s %s", astra_event_get_type_name (event), astra_event_get_id (event));
-	astra_router_route_to (self->router, event, webhooks);
+	astra_engine_route (self, event, webhooks);
 }
 
 /* every sample, from any ingest path, becomes a point of a series the rules watch */
@@ -275,6 +320,7 @@ astra_engine_rules_changed_cb (GFileMonitor *monitor,
 	if (event_type == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED)
 		return;
 	g_clear_handle_id (&self->rules_reload_id, g_source_remove);
+	g_clear_handle_id (&self->prune_id, g_source_remove);
 	self->rules_reload_id = g_timeout_add (ASTRA_ENGINE_RULES_DEBOUNCE_MS, astra_engine_rules_reload_cb, self);
 }
 
@@ -293,6 +339,189 @@ astra_engine_watch_rules (AstraEngine *self)
 	g_signal_connect (self->rules_monitor, "changed", G_CALLBACK (astra_engine_rules_changed_cb), self);
 }
 
+typedef struct {
+	AstraAttemptDoneFunc done;
+	gpointer done_data;
+} AstraEngineAttempt;
+
+static void
+astra_engine_attempt_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autofree AstraEngineAttempt *attempt_data = user_data;
+	g_autoptr(AstraAttempt) attempt = astra_dispatcher_attempt_finish (ASTRA_DISPATCHER (source), result);
+
+	attempt_data->done (attempt, attempt_data->done_data);
+}
+
+/* the deliverer's way out: render, sign, send and classify, through the one SoupSession */
+static void
+astra_engine_attempt_start_cb (AstraWebhook *webhook,
+			       AstraEvent *event,
+			       guint attempt,
+			       GCancellable *cancellable,
+			       AstraAttemptDoneFunc done,
+			       gpointer done_data,
+			       gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	AstraEngineAttempt *attempt_data = g_new0 (AstraEngineAttempt, 1);
+	g_autoptr(GError) error_local = NULL;
+
+	/* a delivery is on disk before it goes out: a crash after sending can only repeat it, never lose it */
+	if (!astra_state_db_flush (self->state_db, &error_local))
+		g_warning ("%s", error_local->message);
+	attempt_data->done = done;
+	attempt_data->done_data = done_data;
+	astra_dispatcher_attempt_async (self->dispatcher, webhook, event, attempt, cancellable,
+					astra_engine_attempt_cb, attempt_data);
+}
+
+static void
+astra_engine_attempt_finished_cb (AstraDeliverer *deliverer,
+				  const char *webhook,
+				  const AstraDelivery *delivery,
+				  AstraAttempt *attempt,
+				  gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	const char *outcome = attempt->skipped ? "skipped" : astra_outcome_to_string (attempt->outcome);
+
+	astra_counter_inc (self->attempts_total, (const char *const[]) {webhook, outcome, NULL});
+}
+
+/* a 2xx to whoever sent events promises they are stored */
+static gboolean
+astra_engine_commit_cb (gpointer user_data, GError **error)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	if (self->agents != NULL && !astra_agent_registry_flush (self->agents, error))
+		return FALSE;
+	return self->state_db == NULL || astra_state_db_flush (self->state_db, error);
+}
+
+static gboolean
+astra_engine_prune_cb (gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	g_autoptr(GError) error_local = NULL;
+	gint64 older_than = astra_clock_now (self->clock) - astra_config_get_retention (self->config);
+	guint n_pruned = 0;
+
+	/* a batch per turn keeps the loop responsive; the next turn continues while there is more */
+	if (!astra_outbox_prune (self->outbox, older_than, astra_config_get_retention_count (self->config),
+				 ASTRA_ENGINE_PRUNE_BATCH, &n_pruned, &error_local)) {
+		g_warning ("pruning the delivery history: %s", error_local->message);
+		return G_SOURCE_CONTINUE;
+	}
+	if (n_pruned > 0) {
+		g_debug ("pruned %u delivered deliveries from the history", n_pruned);
+		if (n_pruned == ASTRA_ENGINE_PRUNE_BATCH)
+			g_idle_add_full (G_PRIORITY_LOW, (GSourceFunc) astra_engine_prune_cb, self, NULL);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* per-webhook gauges from the deliverer's status */
+static void
+astra_engine_collect_webhooks_cb (GString *out, const char *name, gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+	g_autoptr(GPtrArray) statuses = astra_deliverer_get_status (self->deliverer);
+	gint64 now = astra_clock_now (self->clock);
+
+	for (guint i = 0; i < statuses->len; i++) {
+		AstraWebhookStatus *st = g_ptr_array_index (statuses, i);
+		const char *const labels[] = {"webhook", NULL};
+		const char *const values[] = {st->webhook, NULL};
+		double value = 0;
+
+		if (g_strcmp0 (name, "astra_delivery_queue_depth") == 0)
+			value = st->pending;
+		else if (g_strcmp0 (name, "astra_delivery_in_flight") == 0)
+			value = st->in_flight;
+		else if (g_strcmp0 (name, "astra_delivery_oldest_pending_seconds") == 0)
+			value = st->oldest_pending_us > 0 ? (double) (now - st->oldest_pending_us) / G_USEC_PER_SEC : 0;
+		else if (g_strcmp0 (name, "astra_webhook_circuit_state") == 0)
+			value = st->circuit;
+		else if (g_strcmp0 (name, "astra_webhook_enabled") == 0)
+			value = st->enabled ? 1 : 0;
+		else if (g_strcmp0 (name, "astra_deliveries_total") == 0) {
+			const struct {
+				const char *outcome;
+				guint64 n;
+			} outcomes[] = {{"delivered", st->n_delivered}, {"dead", st->n_dead}, {"skipped", st->n_skipped}};
+			for (guint j = 0; j < G_N_ELEMENTS (outcomes); j++) {
+				const char *const l2[] = {"webhook", "outcome", NULL};
+				const char *const v2[] = {st->webhook, outcomes[j].outcome, NULL};
+				astra_metrics_append_sample (out, name, l2, v2, (double) outcomes[j].n);
+			}
+			continue;
+		} else if (g_strcmp0 (name, "astra_delivery_retries_total") == 0)
+			value = (double) st->n_retries;
+		astra_metrics_append_sample (out, name, labels, values, value);
+	}
+}
+
+static void
+astra_engine_collect_misc_cb (GString *out, const char *name, gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	if (g_strcmp0 (name, "astra_rule_evaluations_total") == 0) {
+		astra_metrics_append_sample (out, name, NULL, NULL,
+					     (double) astra_rule_engine_get_n_evaluations (self->rule_engine));
+	} else if (g_strcmp0 (name, "astra_alerts_firing") == 0) {
+		astra_metrics_append_sample (out, name, NULL, NULL, astra_rule_engine_get_n_firing (self->rule_engine));
+	} else if (g_strcmp0 (name, "astra_agents") == 0) {
+		astra_metrics_append_sample (out, name, NULL, NULL, astra_agent_registry_get_size (self->agents));
+	} else if (g_strcmp0 (name, "astra_series") == 0) {
+		astra_metrics_append_sample (out, name, NULL, NULL, astra_series_store_get_size (self->series));
+	} else if (g_strcmp0 (name, "astra_ingest_samples_rejected_total") == 0) {
+		for (guint r = ASTRA_SERIES_REJECT_NAME; r < ASTRA_SERIES_REJECT_LAST; r++) {
+			static const char *const reasons[] = {"none", "name", "value", "too_many_labels",
+							      "duplicate_label", "series_limit"};
+			const char *const labels[] = {"reason", NULL};
+			const char *const values[] = {reasons[r], NULL};
+			astra_metrics_append_sample (out, name, labels, values,
+						     (double) astra_series_store_get_rejected (self->series, r));
+		}
+	}
+}
+
+static void
+astra_engine_register_metrics (AstraEngine *self)
+{
+	static const struct {
+		const char *name;
+		const char *help;
+		const char *type;
+		gboolean per_webhook;
+	} families[] = {
+	    {"astra_deliveries_total", "Deliveries finished, by webhook and outcome", "counter", TRUE},
+	    {"astra_delivery_retries_total", "Attempts that will be retried, by webhook", "counter", TRUE},
+	    {"astra_delivery_queue_depth", "Deliveries pending (in memory and on disk), by webhook", "gauge", TRUE},
+	    {"astra_delivery_in_flight", "Attempts in flight, by webhook", "gauge", TRUE},
+	    {"astra_delivery_oldest_pending_seconds", "Age of the oldest pending delivery, by webhook", "gauge", TRUE},
+	    {"astra_webhook_circuit_state", "Circuit breaker: 0 closed, 1 open, 2 half-open", "gauge", TRUE},
+	    {"astra_webhook_enabled", "1 if the webhook is enabled, 0 if disabled (config or a gone answer)", "gauge",
+	     TRUE},
+	    {"astra_rule_evaluations_total", "Rule evaluations of samples", "counter", FALSE},
+	    {"astra_alerts_firing", "Alerts firing now", "gauge", FALSE},
+	    {"astra_agents", "Agents known", "gauge", FALSE},
+	    {"astra_series", "Series known", "gauge", FALSE},
+	    {"astra_ingest_samples_rejected_total", "Samples refused by a bound, by reason", "counter", FALSE},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS (families); i++)
+		astra_metrics_add_collector (self->metrics, families[i].name, families[i].help, families[i].type,
+					     families[i].per_webhook ? astra_engine_collect_webhooks_cb
+								     : astra_engine_collect_misc_cb,
+					     self);
+	astra_metrics_add_process_collectors (self->metrics);
+	astra_http_server_set_metrics (self->http, self->metrics);
+	astra_http_server_set_commit_func (self->http, astra_engine_commit_cb);
+}
+
 /* the state database, the agent registry, the rules and the typed reports, restored from disk */
 static gboolean
 astra_engine_start_state (AstraEngine *self, GPtrArray *webhooks, GPtrArray *errors)
@@ -306,6 +535,18 @@ astra_engine_start_state (AstraEngine *self, GPtrArray *webhooks, GPtrArray *err
 		return FALSE;
 	self->state_db = astra_state_db_open (db_path, &error_local);
 	if (self->state_db == NULL) {
+		g_ptr_array_add (errors, g_strdup (error_local->message));
+		return FALSE;
+	}
+	self->outbox = astra_outbox_new (self->state_db, &error_local);
+	if (self->outbox == NULL) {
+		g_ptr_array_add (errors, g_strdup (error_local->message));
+		return FALSE;
+	}
+	self->deliverer = astra_deliverer_new (self->clock, self->outbox, astra_engine_attempt_start_cb, self);
+	g_signal_connect (self->deliverer, "attempt-finished", G_CALLBACK (astra_engine_attempt_finished_cb), self);
+	astra_deliverer_set_webhooks (self->deliverer, webhooks);
+	if (!astra_deliverer_recover (self->deliverer, &error_local)) {
 		g_ptr_array_add (errors, g_strdup (error_local->message));
 		return FALSE;
 	}
@@ -326,6 +567,8 @@ astra_engine_start_state (AstraEngine *self, GPtrArray *webhooks, GPtrArray *err
 		return FALSE;
 	}
 	astra_engine_watch_rules (self);
+	astra_engine_register_metrics (self);
+	self->prune_id = g_timeout_add_seconds (ASTRA_ENGINE_PRUNE_INTERVAL_S, astra_engine_prune_cb, self);
 	return TRUE;
 }
 
@@ -397,6 +640,8 @@ astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
 
 	astra_http_server_set_max_body_size (self->http, astra_config_get_max_body_size (config));
 	astra_router_set_webhooks (self->router, webhooks);
+	if (self->deliverer != NULL)
+		astra_deliverer_set_webhooks (self->deliverer, webhooks);
 	if (self->rule_engine != NULL)
 		astra_rule_engine_set_rules (self->rule_engine, rules);
 	if (self->agents != NULL)
@@ -413,18 +658,17 @@ astra_engine_emit (AstraEngine *self, AstraEvent *event)
 	g_return_if_fail (ASTRA_IS_EVENT (event));
 
 	g_debug ("event %s %s", astra_event_get_type_name (event), astra_event_get_id (event));
-	astra_router_route (self->router, event);
+	astra_engine_route (self, event, NULL);
 }
 
 static void
-astra_engine_router_shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+astra_engine_deliverer_shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	g_autoptr(GTask) task = G_TASK (user_data);
 	g_autoptr(GError) error_local = NULL;
-
 	AstraEngine *self = g_task_get_source_object (task);
 
-	if (!astra_router_shutdown_finish (ASTRA_ROUTER (source), result, &error_local)) {
+	if (!astra_deliverer_shutdown_finish (ASTRA_DELIVERER (source), result, &error_local)) {
 		g_task_return_error (task, g_steal_pointer (&error_local));
 		return;
 	}
@@ -447,8 +691,14 @@ astra_engine_shutdown_async (AstraEngine *self, GAsyncReadyCallback callback, gp
 
 	g_task_set_source_tag (task, astra_engine_shutdown_async);
 	astra_http_server_disconnect (self->http);
-	astra_router_shutdown_async (self->router, astra_config_get_shutdown_timeout (self->config),
-				     astra_engine_router_shutdown_cb, g_steal_pointer (&task));
+	g_clear_handle_id (&self->prune_id, g_source_remove);
+	if (self->deliverer == NULL) {
+		g_task_return_boolean (task, TRUE);
+		return;
+	}
+	/* what is not delivered by then stays in the outbox for the next start: nothing is lost */
+	astra_deliverer_shutdown_async (self->deliverer, astra_config_get_shutdown_timeout (self->config),
+					astra_engine_deliverer_shutdown_cb, g_steal_pointer (&task));
 }
 
 gboolean

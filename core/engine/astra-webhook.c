@@ -479,6 +479,13 @@ astra_webhook_disable (AstraWebhook *self, const char *reason)
 	self->disabled_reason = g_strdup (reason);
 }
 
+void
+astra_webhook_enable (AstraWebhook *self)
+{
+	self->enabled = TRUE;
+	g_clear_pointer (&self->disabled_reason, g_free);
+}
+
 const char *
 astra_webhook_get_disabled_reason (AstraWebhook *self)
 {

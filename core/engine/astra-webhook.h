@@ -45,6 +45,8 @@ gboolean astra_webhook_get_enabled (AstraWebhook *self);
 /* a destination that answered "gone" is switched off until the config is reloaded; reason is kept for status */
 void astra_webhook_disable (AstraWebhook *self, const char *reason);
 const char *astra_webhook_get_disabled_reason (AstraWebhook *self);
+/* an admin re-enabled a webhook a GONE answer disabled */
+void astra_webhook_enable (AstraWebhook *self);
 const char *const *astra_webhook_get_events (AstraWebhook *self);
 AstraSeverity astra_webhook_get_min_severity (AstraWebhook *self);
 guint astra_webhook_get_timeout (AstraWebhook *self);
