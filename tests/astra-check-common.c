@@ -620,3 +620,20 @@ astra_check_assert_clean_text (const char *what, const char *text, gboolean newl
 			       "%s: bidi control U+%04X", what, c);
 	}
 }
+
+static gboolean
+astra_check_iterate_done_cb (gpointer user_data)
+{
+	*(gboolean *) user_data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+void
+astra_check_iterate_for (guint ms)
+{
+	gboolean done = FALSE;
+
+	g_timeout_add (ms, astra_check_iterate_done_cb, &done);
+	while (!done)
+		g_main_context_iteration (NULL, TRUE);
+}

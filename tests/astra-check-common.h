@@ -188,6 +188,10 @@ char *astra_check_cycle_text (const char *const *units, gsize n_units, gsize n_c
  * bidi controls: nothing a reader could be fooled by; @what names it */
 void astra_check_assert_clean_text (const char *what, const char *text, gboolean newlines);
 
+/* runs the default main context for ms milliseconds (timers such as the state database's
+ * commit included); for code under test that finishes its work from the loop */
+void astra_check_iterate_for (guint ms);
+
 typedef enum {
 	ASTRA_CHECK_RUN_FLAG_NONE = 0,
 	/* every test in its own process even under CK_FORK=no (valgrind), for

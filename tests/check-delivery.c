@@ -236,6 +236,114 @@ START_TEST (test_slow_receiver_does_not_delay_another)
 }
 END_TEST
 
+/* a raw receiver: the first connection is dropped after the request arrives, before any
+ * answer (as a crashing receiver would); later ones get a plain 200 */
+typedef struct {
+	GSocketListener *listener;
+	guint16 port;
+	guint n_connections;
+	gboolean delivered;
+} Dropper;
+
+static gpointer
+dropper_thread (gpointer user_data)
+{
+	Dropper *dropper = user_data;
+
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(GSocketConnection) connection = g_socket_listener_accept (dropper->listener, NULL, NULL, NULL);
+		GInputStream *in;
+		GOutputStream *out;
+		char buf[8192];
+		gssize n;
+
+		if (connection == NULL)
+			return NULL;
+		dropper->n_connections++;
+		in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+		out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+		/* enough to hold the whole request: headers and a small JSON body */
+		n = g_input_stream_read (in, buf, sizeof (buf), NULL, NULL);
+		if (n <= 0)
+			continue;
+		if (i == 0) {
+			g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+			continue;
+		}
+		{
+			static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+			g_output_stream_write_all (out, answer, sizeof (answer) - 1, NULL, NULL, NULL);
+		}
+		g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+		dropper->delivered = TRUE;
+	}
+	return NULL;
+}
+
+START_TEST (test_connection_dropped_then_delivered)
+{
+	g_autoptr(GError) error = NULL;
+	Dropper dropper = {0};
+	g_autoptr(GThread) thread = NULL;
+	g_autofree char *webhooks = NULL;
+	g_autofree char *id = NULL;
+
+	dropper.listener = g_socket_listener_new ();
+	dropper.port = g_socket_listener_add_any_inet_port (dropper.listener, NULL, &error);
+	astra_assert_no_error (error);
+	thread = g_thread_new ("dropper", dropper_thread, &dropper);
+	webhooks = g_strdup_printf ("[webhook hook]\nplugin = generic\nurl = http://127.0.0.1:%u/hook\nretry-schedule = 1s\n",
+				    dropper.port);
+	fx.config_path = astra_test_write_config (fx.dir, NULL, NULL, webhooks, &error);
+	astra_assert_no_error (error);
+	fx.daemon = astra_test_daemon_start (fx.config_path, NULL, &error);
+	astra_assert_no_error (error);
+	id = post (ASTRA_TEST_DOCS_EVENT);
+	ck_assert_msg (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS), "%s",
+		       astra_test_daemon_get_stderr (fx.daemon));
+	g_thread_join (g_steal_pointer (&thread));
+	ck_assert_uint_eq (dropper.n_connections, 2);
+	ck_assert (dropper.delivered);
+	/* the dropped attempt was a retry, not a failure */
+	astra_assert_contains (astra_test_daemon_get_stderr (fx.daemon), "webhook hook: retry agent.status_changed");
+	g_object_unref (dropper.listener);
+}
+END_TEST
+
+/* what the daemon says about itself, after a delivery and a dead letter */
+START_TEST (test_metrics_after_deliveries)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *url = NULL;
+	g_autoptr(AstraTestReply) reply = NULL;
+	g_autofree char *text = NULL;
+
+	fx.fail_first = 1;
+	fx.fail_status = 400;
+	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	start_daemon (NULL, NULL);
+	g_free (post (ASTRA_TEST_DOCS_EVENT));
+	g_free (post (ASTRA_TEST_DOCS_EVENT));
+	ck_assert (astra_test_receiver_wait (fx.receiver, 2, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
+	url = astra_test_daemon_get_url (fx.daemon, "/metrics");
+	reply = astra_test_http (fx.session, "GET", url, NULL, NULL, 0, FALSE, &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (reply->status, 200);
+	text = g_strndup (g_bytes_get_data (reply->body, NULL), g_bytes_get_size (reply->body));
+	astra_assert_contains (text, "# TYPE astra_deliveries_total counter");
+	astra_assert_contains (text, "astra_deliveries_total{webhook=\"hook\",outcome=\"delivered\"} 1");
+	astra_assert_contains (text, "astra_deliveries_total{webhook=\"hook\",outcome=\"dead\"} 1");
+	astra_assert_contains (text, "astra_delivery_attempts_total{webhook=\"hook\",outcome=\"failed\"} 1");
+	astra_assert_contains (text, "astra_events_total{type=\"agent.status_changed\"} 2");
+	astra_assert_contains (text, "astra_delivery_queue_depth{webhook=\"hook\"} 0");
+	astra_assert_contains (text, "astra_webhook_circuit_state{webhook=\"hook\"} 0");
+	astra_assert_contains (text, "astra_http_requests_total{path=\"/v1/reports\",code=\"202\"} 2");
+	astra_assert_contains (text, "process_open_fds ");
+	astra_assert_contains (text, "process_resident_memory_bytes ");
+}
+END_TEST
+
 typedef struct {
 	GHashTable *accepted; /* ids the daemon accepted (202) */
 	GHashTable *seen;     /* ids the receiver got -> count */
@@ -361,6 +469,8 @@ main (void)
 	tcase_add_test (tc, test_hang_past_timeout_then_deliver);
 	tcase_add_test (tc, test_order_per_alert_key);
 	tcase_add_test (tc, test_slow_receiver_does_not_delay_another);
+	tcase_add_test (tc, test_connection_dropped_then_delivered);
+	tcase_add_test (tc, test_metrics_after_deliveries);
 	tcase_add_test (tc, test_sigkill_during_flood_loses_nothing);
 	suite_add_tcase (s, tc);
 	return astra_check_run_suite (s);

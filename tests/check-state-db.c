@@ -63,7 +63,8 @@ START_TEST (test_schema_and_batching)
 		insert_row (db, i);
 	ck_assert_int_eq (count_rows (db), 1000);
 	ck_assert_int_eq (count_rows (reader), 0);
-	g_main_context_iteration (NULL, FALSE);
+	/* one commit for all of them, a few milliseconds later */
+	astra_check_iterate_for (100);
 	ck_assert_int_eq (count_rows (reader), 1000);
 
 	insert_row (db, 1000);

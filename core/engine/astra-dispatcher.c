@@ -404,6 +404,8 @@ astra_dispatcher_init (AstraDispatcher *self)
 				      "idle-timeout", 60,
 				      "timeout", 0,
 				      NULL);
+	/* receivers answer a few bytes: a decoder stream per response (and Accept-Encoding) buys nothing */
+	soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
 }
 
 AstraDispatcher *

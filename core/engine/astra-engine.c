@@ -368,7 +368,7 @@ astra_engine_attempt_start_cb (AstraWebhook *webhook,
 	g_autoptr(GError) error_local = NULL;
 
 	/* a delivery is on disk before it goes out: a crash after sending can only repeat it, never lose it */
-	if (!astra_state_db_flush (self->state_db, &error_local))
+	if (astra_outbox_has_uncommitted_adds (self->outbox) && !astra_state_db_flush (self->state_db, &error_local))
 		g_warning ("%s", error_local->message);
 	attempt_data->done = done;
 	attempt_data->done_data = done_data;

@@ -17,6 +17,7 @@
 struct _AstraOutbox {
 	GObject parent_instance;
 	AstraStateDb *db;
+	guint64 add_transaction; /* the transaction the newest deliveries were added in */
 };
 
 G_DEFINE_FINAL_TYPE (AstraOutbox, astra_outbox, G_TYPE_OBJECT)
@@ -406,6 +407,7 @@ astra_outbox_add (AstraOutbox *self,
 		order_key = event_id;
 	handle = astra_state_db_get_handle (self->db);
 	astra_state_db_begin (self->db);
+	self->add_transaction = astra_state_db_get_transaction (self->db);
 
 	stmt = astra_state_db_prepare (
 	    self->db,
@@ -1296,4 +1298,20 @@ astra_outbox_new (AstraStateDb *db, GError **error)
 	if (!astra_outbox_ensure_schema (self, error))
 		return NULL;
 	return g_steal_pointer (&self);
+}
+
+/**
+ * astra_outbox_has_uncommitted_adds:
+ * @self: an outbox
+ *
+ * Whether deliveries were added in the transaction still open: they must be
+ * committed before they are sent, or a crash could lose a delivery that was
+ * never acknowledged. Attempt records need no such care.
+ *
+ * Returns: %TRUE if the state database should be flushed before an attempt
+ */
+gboolean
+astra_outbox_has_uncommitted_adds (AstraOutbox *self)
+{
+	return self->add_transaction != 0 && self->add_transaction == astra_state_db_get_transaction (self->db);
 }

@@ -109,6 +109,8 @@ G_DECLARE_FINAL_TYPE (AstraOutbox, astra_outbox, ASTRA, OUTBOX, GObject)
 /* creates or migrates the outbox's tables (module "outbox"); refuses a database from a newer daemon */
 AstraOutbox *astra_outbox_new (AstraStateDb *db, GError **error);
 AstraStateDb *astra_outbox_get_state_db (AstraOutbox *self);
+/* deliveries were added in the transaction still open: flush before sending them */
+gboolean astra_outbox_has_uncommitted_adds (AstraOutbox *self);
 
 /* stores the event (once: an id already stored keeps its first body) and one pending delivery per
  * webhook name, due at now_us; order_key NULL means the event id. The new deliveries, in the order

@@ -7,12 +7,16 @@
 #include "astra.h"
 #include "astra-state-db.h"
 
+/* how long writes may wait to share a commit */
+#define ASTRA_STATE_DB_COMMIT_DELAY_MS 20
+
 struct _AstraStateDb {
 	GObject parent_instance;
 	char *path;
 	sqlite3 *db;
 	GHashTable *statements; /* SQL text (not owned: callers pass literals) -> sqlite3_stmt */
 	gboolean in_transaction;
+	guint64 transaction; /* counts BEGINs */
 	guint commit_id;
 };
 
@@ -84,6 +88,20 @@ astra_state_db_set_schema_version (AstraStateDb *self, const char *module, guint
 	return astra_state_db_check (self, rc, error);
 }
 
+/* a statement without results, prepared once: BEGIN and COMMIT run thousands of times a second */
+static gboolean
+astra_state_db_run (AstraStateDb *self, const char *sql, GError **error)
+{
+	sqlite3_stmt *stmt = astra_state_db_prepare (self, sql, error);
+	int rc;
+
+	if (stmt == NULL)
+		return FALSE;
+	rc = sqlite3_step (stmt);
+	sqlite3_reset (stmt);
+	return astra_state_db_check (self, rc, error);
+}
+
 static gboolean
 astra_state_db_commit_cb (gpointer user_data)
 {
@@ -103,13 +121,17 @@ astra_state_db_begin (AstraStateDb *self)
 
 	if (self->in_transaction)
 		return;
-	if (!astra_state_db_exec (self, "BEGIN IMMEDIATE", &error_local)) {
+	if (!astra_state_db_run (self, "BEGIN IMMEDIATE", &error_local)) {
 		g_warning ("%s", error_local->message);
 		return;
 	}
 	self->in_transaction = TRUE;
-	/* default priority, not idle: under steady load an idle commit would never run */
-	self->commit_id = g_idle_add_full (G_PRIORITY_DEFAULT, astra_state_db_commit_cb, self, NULL);
+	self->transaction++;
+	/* a timer, not idle (under steady load an idle commit would never run), and a short one: what
+	 * must be on disk at once (a 2xx, a first send) is flushed explicitly; the rest (attempt
+	 * records) rides along, one commit for many turns of the loop */
+	self->commit_id = g_timeout_add_full (G_PRIORITY_DEFAULT, ASTRA_STATE_DB_COMMIT_DELAY_MS,
+					      astra_state_db_commit_cb, self, NULL);
 }
 
 gboolean
@@ -119,12 +141,18 @@ astra_state_db_flush (AstraStateDb *self, GError **error)
 	if (!self->in_transaction)
 		return TRUE;
 	self->in_transaction = FALSE;
-	if (!astra_state_db_exec (self, "COMMIT", error)) {
+	if (!astra_state_db_run (self, "COMMIT", error)) {
 		/* leave no transaction half open: what it held is lost, and the error says so */
 		sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 		return FALSE;
 	}
 	return TRUE;
+}
+
+guint64
+astra_state_db_get_transaction (AstraStateDb *self)
+{
+	return self->in_transaction ? self->transaction : 0;
 }
 
 sqlite3 *

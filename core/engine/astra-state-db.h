@@ -35,8 +35,11 @@ sqlite3_stmt *astra_state_db_prepare (AstraStateDb *self, const char *sql, GErro
 /* the version a module's tables are at (0 if never created), and recording a new one */
 guint astra_state_db_get_schema_version (AstraStateDb *self, const char *module);
 gboolean astra_state_db_set_schema_version (AstraStateDb *self, const char *module, guint version, GError **error);
-/* opens a transaction if needed; it is committed at the end of this main-loop iteration */
+/* opens a transaction if needed; it is committed within a few milliseconds (or at the next flush) */
 void astra_state_db_begin (AstraStateDb *self);
+/* the number of the open transaction, 0 if none is open: lets a writer tell later whether
+ * what it wrote is committed yet */
+guint64 astra_state_db_get_transaction (AstraStateDb *self);
 /* commits now (shutdown, tests) */
 gboolean astra_state_db_flush (AstraStateDb *self, GError **error);
 /* for statements stepped by modules: turns a result code into a GError naming the database */
