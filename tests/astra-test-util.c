@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "astra-check-common.h"
 #include "astra-test-util.h"
 
 const char *
@@ -1034,4 +1035,27 @@ astra_test_raw_http (const char *url, const char *request, gsize request_len, GE
 		g_byte_array_append (buf, chunk, (guint) n);
 	}
 	return g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+}
+
+void
+astra_test_env_setup (AstraTestEnv *env)
+{
+	g_autoptr(GError) error = NULL;
+
+	memset (env, 0, sizeof (*env));
+	env->dir = astra_test_mkdtemp (&error);
+	ck_assert_msg (env->dir != NULL, "%s", error != NULL ? error->message : "");
+	env->session = astra_test_session_new ();
+	env->receiver = astra_test_receiver_new (&error);
+	ck_assert_msg (env->receiver != NULL, "%s", error != NULL ? error->message : "");
+}
+
+void
+astra_test_env_teardown (AstraTestEnv *env)
+{
+	g_clear_pointer (&env->daemon, astra_test_daemon_free);
+	g_clear_pointer (&env->receiver, astra_test_receiver_free);
+	g_clear_object (&env->session);
+	astra_check_tmpdir_clear (&env->dir);
+	g_clear_pointer (&env->config_path, g_free);
 }

@@ -168,4 +168,17 @@ AstraTestReply *astra_test_post_json (SoupSession *session, const char *url, con
 GBytes *astra_test_raw_http (const char *url, const char *request, gsize request_len,
 			     GError **error);
 
+/* what every daemon-driving test starts from: a temp folder, a session, one receiver,
+ * and (once started) the daemon and its config */
+typedef struct {
+	char *dir;
+	char *config_path;
+	SoupSession *session;
+	AstraTestReceiver *receiver;
+	AstraTestDaemon *daemon;
+} AstraTestEnv;
+
+void astra_test_env_setup (AstraTestEnv *env);
+void astra_test_env_teardown (AstraTestEnv *env);
+
 G_END_DECLS

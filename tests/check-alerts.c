@@ -16,11 +16,7 @@
 #include "astra-test-util.h"
 
 typedef struct {
-	char *dir;
-	SoupSession *session;
-	AstraTestReceiver *receiver;
-	AstraTestDaemon *daemon;
-	char *config_path;
+	AstraTestEnv env;
 } Fixture;
 
 static Fixture fx;
@@ -28,31 +24,21 @@ static Fixture fx;
 static void
 fixture_setup (void)
 {
-	g_autoptr(GError) error = NULL;
-
 	memset (&fx, 0, sizeof (fx));
-	fx.dir = astra_test_mkdtemp (&error);
-	astra_assert_no_error (error);
-	fx.session = astra_test_session_new ();
-	fx.receiver = astra_test_receiver_new (&error);
-	astra_assert_no_error (error);
+	astra_test_env_setup (&fx.env);
 }
 
 static void
 fixture_teardown (void)
 {
-	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
-	g_clear_pointer (&fx.receiver, astra_test_receiver_free);
-	g_clear_object (&fx.session);
-	astra_check_tmpdir_clear (&fx.dir);
-	g_clear_pointer (&fx.config_path, g_free);
+	astra_test_env_teardown (&fx.env);
 }
 
 static void
 write_rules (const char *name, const char *text)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *rules_dir = g_build_filename (fx.dir, "rules.d", NULL);
+	g_autofree char *rules_dir = g_build_filename (fx.env.dir, "rules.d", NULL);
 	g_autofree char *path = NULL;
 
 	ck_assert_int_eq (g_mkdir_with_parents (rules_dir, 0700), 0);
@@ -65,32 +51,32 @@ static void
 start_daemon (const char *daemon_extra)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *url = astra_test_receiver_get_url (fx.receiver, "/hook");
+	g_autofree char *url = astra_test_receiver_get_url (fx.env.receiver, "/hook");
 	g_autofree char *webhooks = g_strdup_printf ("[webhook hook]\nplugin = generic\nurl = %s\n", url);
 
-	if (fx.config_path == NULL) {
-		fx.config_path = astra_test_write_config (fx.dir, NULL, daemon_extra, webhooks, &error);
+	if (fx.env.config_path == NULL) {
+		fx.env.config_path = astra_test_write_config (fx.env.dir, NULL, daemon_extra, webhooks, &error);
 		astra_assert_no_error (error);
 	}
-	fx.daemon = astra_test_daemon_start (fx.config_path, NULL, &error);
+	fx.env.daemon = astra_test_daemon_start (fx.env.config_path, NULL, &error);
 	astra_assert_no_error (error);
 }
 
 static void
 stop_daemon (void)
 {
-	astra_test_daemon_send_signal (fx.daemon, SIGTERM);
-	ck_assert (astra_test_daemon_wait_exit (fx.daemon, ASTRA_TEST_TIMEOUT_MS));
-	ck_assert_int_eq (astra_test_daemon_get_exit_status (fx.daemon), 0);
-	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
+	astra_test_daemon_send_signal (fx.env.daemon, SIGTERM);
+	ck_assert (astra_test_daemon_wait_exit (fx.env.daemon, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert_int_eq (astra_test_daemon_get_exit_status (fx.env.daemon), 0);
+	g_clear_pointer (&fx.env.daemon, astra_test_daemon_free);
 }
 
 static AstraTestReply *
 post (const char *path, const char *content_type, const char *body)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, path);
-	AstraTestReply *reply = astra_test_http (fx.session, "POST", url, content_type, body, strlen (body),
+	g_autofree char *url = astra_test_daemon_get_url (fx.env.daemon, path);
+	AstraTestReply *reply = astra_test_http (fx.env.session, "POST", url, content_type, body, strlen (body),
 						 FALSE, &error);
 
 	astra_assert_no_error (error);
@@ -116,11 +102,11 @@ received_event (guint n, const char *expected_type)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) node = NULL;
 
-	ck_assert_msg (astra_test_receiver_wait (fx.receiver, n + 1, ASTRA_TEST_TIMEOUT_MS),
+	ck_assert_msg (astra_test_receiver_wait (fx.env.receiver, n + 1, ASTRA_TEST_TIMEOUT_MS),
 		       "only %u events arrived, waiting for %s; log:\n%s",
-		       astra_test_receiver_get_n_requests (fx.receiver), expected_type,
-		       astra_test_daemon_get_stderr (fx.daemon));
-	requests = astra_test_receiver_get_requests (fx.receiver);
+		       astra_test_receiver_get_n_requests (fx.env.receiver), expected_type,
+		       astra_test_daemon_get_stderr (fx.env.daemon));
+	requests = astra_test_receiver_get_requests (fx.env.receiver);
 	request = g_ptr_array_index (requests, n);
 	node = astra_json_parse (g_bytes_get_data (request->body, NULL), g_bytes_get_size (request->body), &error);
 	astra_assert_no_error (error);
@@ -151,8 +137,8 @@ START_TEST (test_write_triggers_escalates_and_resolves)
 	start_daemon (NULL);
 
 	/* Influx clients look for the version header before writing */
-	ping_url = astra_test_daemon_get_url (fx.daemon, "/ping");
-	ping = astra_test_http (fx.session, "GET", ping_url, NULL, NULL, 0, FALSE, &error);
+	ping_url = astra_test_daemon_get_url (fx.env.daemon, "/ping");
+	ping = astra_test_http (fx.env.session, "GET", ping_url, NULL, NULL, 0, FALSE, &error);
 	astra_assert_no_error (error);
 	ck_assert_uint_eq (ping->status, 204);
 	ck_assert_ptr_nonnull (soup_message_headers_get_one (ping->headers, "X-Influxdb-Version"));
@@ -182,7 +168,7 @@ START_TEST (test_write_triggers_escalates_and_resolves)
 	ck_assert_str_eq (json_object_get_string_member (resolved, "state"), "resolved");
 	ck_assert_str_eq (json_object_get_string_member (resolved, "alert_id"),
 			  json_object_get_string_member (triggered, "alert_id"));
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 3);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 3);
 }
 END_TEST
 
@@ -265,7 +251,7 @@ START_TEST (test_agent_registered_offline_online_and_restart)
 	post_expect ("/v1/reports", heartbeat, 202);
 	online_again = received_event (4, "agent.status_changed");
 	ck_assert_str_eq (json_object_get_string_member (online_again, "current_status"), "online");
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 5);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 5);
 }
 END_TEST
 
@@ -287,7 +273,7 @@ START_TEST (test_firing_alert_survives_restart)
 	resolved = received_event (1, "alert.resolved");
 	ck_assert_str_eq (json_object_get_string_member (resolved, "alert_id"),
 			  json_object_get_string_member (triggered, "alert_id"));
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 2);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 2);
 }
 END_TEST
 
@@ -299,11 +285,11 @@ START_TEST (test_rules_reload_on_change)
 	start_daemon (NULL);
 	/* a broken edit is refused and the old rules stay */
 	write_rules ("latency.rules", "[rule high-latency]\nmetric = ping_average_response_ms\nwarnign = > 1\n");
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "rules not reloaded", 1, ASTRA_TEST_TIMEOUT_MS));
-	astra_assert_contains (astra_test_daemon_get_stderr (fx.daemon), "latency.rules:3: rule high-latency: warnign");
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "rules not reloaded", 1, ASTRA_TEST_TIMEOUT_MS));
+	astra_assert_contains (astra_test_daemon_get_stderr (fx.env.daemon), "latency.rules:3: rule high-latency: warnign");
 	/* a valid edit takes effect without a signal */
 	write_rules ("latency.rules", "[rule high-latency]\nmetric = ping_average_response_ms\nwarning = > 10\n");
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "rules reloaded", 1, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "rules reloaded", 1, ASTRA_TEST_TIMEOUT_MS));
 	post_expect ("/write?precision=s", "ping,host=a,url=1.1.1.1 average_response_ms=20\n", 204);
 	triggered = received_event (0, "alert.triggered");
 	ck_assert_double_eq (json_object_get_double_member (triggered, "threshold"), 10);
@@ -315,7 +301,7 @@ START_TEST (test_check_config_reports_rule_errors)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *out = NULL;
 	g_autofree char *err = NULL;
-	g_autofree char *url = astra_test_receiver_get_url (fx.receiver, "/hook");
+	g_autofree char *url = astra_test_receiver_get_url (fx.env.receiver, "/hook");
 	g_autofree char *webhooks = g_strdup_printf ("[webhook hook]\nplugin = generic\nurl = %s\n", url);
 	const char *binary = astra_test_getenv ("ASTRA_ALERTD", &error);
 	int status = -1;
@@ -323,10 +309,10 @@ START_TEST (test_check_config_reports_rule_errors)
 	astra_assert_no_error (error);
 	write_rules ("bad.rules", "[rule a]\nmetric = m\nwarning = >> 5\n\n[rule b]\nmetric = m\ncritical = > 1\n"
 				  "webhooks = nowhere\n");
-	fx.config_path = astra_test_write_config (fx.dir, NULL, NULL, webhooks, &error);
+	fx.env.config_path = astra_test_write_config (fx.env.dir, NULL, NULL, webhooks, &error);
 	astra_assert_no_error (error);
 	{
-		const char *argv[] = {binary, "--check-config", "-c", fx.config_path, NULL};
+		const char *argv[] = {binary, "--check-config", "-c", fx.env.config_path, NULL};
 		ck_assert (astra_test_run (argv, NULL, NULL, ASTRA_TEST_TIMEOUT_MS, &status, &out, &err, &error));
 	}
 	astra_assert_no_error (error);

@@ -26,11 +26,7 @@
 
 /* one per test: every test runs in its own forked process */
 typedef struct {
-	char *dir;
-	SoupSession *session;
-	AstraTestReceiver *receiver;
-	AstraTestDaemon *daemon;
-	char *config_path;
+	AstraTestEnv env;
 	guint n_files;
 } Fixture;
 
@@ -39,26 +35,14 @@ static Fixture fx;
 static void
 fixture_setup (void)
 {
-	g_autoptr(GError) error = NULL;
-
 	memset (&fx, 0, sizeof (fx));
-	fx.dir = astra_test_mkdtemp (&error);
-	astra_assert_no_error (error);
-	fx.session = astra_test_session_new ();
-	fx.receiver = astra_test_receiver_new (&error);
-	astra_assert_no_error (error);
+	astra_test_env_setup (&fx.env);
 }
 
 static void
 fixture_teardown (void)
 {
-	g_autoptr(GError) error = NULL;
-
-	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
-	g_clear_pointer (&fx.receiver, astra_test_receiver_free);
-	g_clear_object (&fx.session);
-	astra_check_tmpdir_clear (&fx.dir);
-	g_clear_pointer (&fx.config_path, g_free);
+	astra_test_env_teardown (&fx.env);
 }
 
 /* [webhook NAME] for the generic plugin, to @receiver at @path */
@@ -76,9 +60,9 @@ write_config (const char *plugin_dir, const char *daemon_extra, const char *webh
 {
 	g_autoptr(GError) error = NULL;
 
-	g_free (fx.config_path);
-	fx.config_path =
-	    astra_test_write_config (fx.dir, plugin_dir, daemon_extra, webhooks, &error);
+	g_free (fx.env.config_path);
+	fx.env.config_path =
+	    astra_test_write_config (fx.env.dir, plugin_dir, daemon_extra, webhooks, &error);
 	astra_assert_no_error (error);
 }
 
@@ -89,7 +73,7 @@ start_daemon_with (const char *plugin_dir, const char *daemon_extra, const char 
 	g_autoptr(GError) error = NULL;
 
 	write_config (plugin_dir, daemon_extra, webhooks);
-	fx.daemon = astra_test_daemon_start (fx.config_path, args, &error);
+	fx.env.daemon = astra_test_daemon_start (fx.env.config_path, args, &error);
 	astra_assert_no_error (error);
 }
 
@@ -104,7 +88,7 @@ static void
 start_daemon_default (const char *daemon_extra)
 {
 	g_autofree char *webhooks =
-	    webhook_group ("hook", fx.receiver, "/hooks/astra", "secret = " SECRET);
+	    webhook_group ("hook", fx.env.receiver, "/hooks/astra", "secret = " SECRET);
 
 	start_daemon (daemon_extra, webhooks);
 }
@@ -113,8 +97,8 @@ static AstraTestReply *
 request (const char *method, const char *path, const char *body, gsize body_len, gboolean chunked)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, path);
-	AstraTestReply *reply = astra_test_http (fx.session, method, url, "application/json", body,
+	g_autofree char *url = astra_test_daemon_get_url (fx.env.daemon, path);
+	AstraTestReply *reply = astra_test_http (fx.env.session, method, url, "application/json", body,
 						 body_len, chunked, &error);
 
 	astra_assert_no_error (error);
@@ -202,7 +186,7 @@ receiver_wait_nth (AstraTestReceiver *receiver, guint n)
 	ck_assert_msg (astra_test_receiver_wait (receiver, n + 1, ASTRA_TEST_TIMEOUT_MS),
 		       "the receiver got %u requests, expected at least %u; daemon log:\n%s",
 		       astra_test_receiver_get_n_requests (receiver), n + 1,
-		       astra_test_daemon_get_stderr (fx.daemon));
+		       astra_test_daemon_get_stderr (fx.env.daemon));
 	return g_ptr_array_index (requests, n);
 }
 
@@ -259,7 +243,7 @@ save_body (AstraTestRequest *req)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *name = g_strdup_printf ("body-%u.json", fx.n_files++);
-	g_autofree char *path = g_build_filename (fx.dir, name, NULL);
+	g_autofree char *path = g_build_filename (fx.env.dir, name, NULL);
 	gsize len = 0;
 	const char *data = g_bytes_get_data (req->body, &len);
 
@@ -359,7 +343,7 @@ START_TEST (test_docs_event)
 	id = post_accepted (ASTRA_TEST_DOCS_EVENT);
 	ck_assert (g_str_has_prefix (id, "evt_"));
 
-	req = receiver_wait_nth (fx.receiver, 0);
+	req = receiver_wait_nth (fx.env.receiver, 0);
 	ck_assert_str_eq (req->method, "POST");
 	ck_assert_str_eq (req->path, "/hooks/astra");
 	assert_body_eq (req, ASTRA_TEST_DOCS_EVENT);
@@ -375,7 +359,7 @@ START_TEST (test_docs_event)
 
 	/* exactly one delivery */
 	assert_healthy ();
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 1);
 }
 END_TEST
 
@@ -416,7 +400,7 @@ START_TEST (test_standard_webhooks)
 	g_autofree char *secret2 = whsec_new (2);
 	g_autofree char *extra =
 	    g_strdup_printf ("signature = standard-webhooks\nsecret = %s %s", secret1, secret2);
-	g_autofree char *webhooks = webhook_group ("sw", fx.receiver, "/sw", extra);
+	g_autofree char *webhooks = webhook_group ("sw", fx.env.receiver, "/sw", extra);
 	g_autofree char *id = NULL;
 	g_auto(GStrv) sigs = NULL;
 	const char *secrets[] = { secret1, secret2 };
@@ -428,7 +412,7 @@ START_TEST (test_standard_webhooks)
 
 	start_daemon (NULL, webhooks);
 	id = post_accepted (ASTRA_TEST_DOCS_EVENT);
-	req = receiver_wait_nth (fx.receiver, 0);
+	req = receiver_wait_nth (fx.env.receiver, 0);
 	assert_body_eq (req, ASTRA_TEST_DOCS_EVENT);
 	data = g_bytes_get_data (req->body, &len);
 
@@ -489,7 +473,7 @@ START_TEST (test_canonical_delivery)
 
 	start_daemon_default (NULL);
 	id = post_accepted (input);
-	req = receiver_wait_nth (fx.receiver, 0);
+	req = receiver_wait_nth (fx.env.receiver, 0);
 	assert_body_eq (req, expected);
 	ck_assert_str_eq (astra_test_request_get_header (req, "X-Webhook-Id"), id);
 	assert_astra_signature (req, SECRET, id);
@@ -574,10 +558,10 @@ static void
 check_raw_too_large (GString *raw, gsize body_size)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, "/");
+	g_autofree char *url = astra_test_daemon_get_url (fx.env.daemon, "/");
 	g_autoptr(GBytes) reply = NULL;
 	g_autofree char *text = NULL;
-	guint64 rss_before = astra_test_daemon_get_peak_rss_kib (fx.daemon);
+	guint64 rss_before = astra_test_daemon_get_peak_rss_kib (fx.env.daemon);
 	guint64 rss_after;
 
 	ck_assert_uint_gt (rss_before, 0);
@@ -587,7 +571,7 @@ check_raw_too_large (GString *raw, gsize body_size)
 	ck_assert_msg (g_str_has_prefix (text, "HTTP/1.1 413"), "%s", text);
 	ck_assert_msg (strstr (text, "\r\n\r\n{\"error\":\"") != NULL, "%s", text);
 	assert_healthy ();
-	rss_after = astra_test_daemon_get_peak_rss_kib (fx.daemon);
+	rss_after = astra_test_daemon_get_peak_rss_kib (fx.env.daemon);
 	ck_assert_msg (rss_after < rss_before + body_size / 1024 / 2,
 		       "the daemon's peak RSS grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
 		       " KiB reading a %" G_GSIZE_FORMAT " byte body it refused",
@@ -727,7 +711,7 @@ START_TEST (test_bad_input)
 
 	/* so far: the seven valid examples, the accepted half of one batch and one chunked event
 	 * were delivered */
-	ck_assert (astra_test_receiver_wait (fx.receiver, 9, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_receiver_wait (fx.env.receiver, 9, ASTRA_TEST_TIMEOUT_MS));
 
 	/* a mixed batch: 400, the reply lists the accepted one, which is delivered */
 	mixed = g_strdup_printf ("[%s,%s,%s]", valid2, unknown,
@@ -748,14 +732,14 @@ START_TEST (test_bad_input)
 		assert_rejected (reply, 1, "event");
 		assert_rejected (reply, 2, "data.agent_id");
 
-		req = receiver_wait_nth (fx.receiver, 9);
+		req = receiver_wait_nth (fx.env.receiver, 9);
 		assert_body_eq (req, valid2);
 		ck_assert_str_eq (astra_test_request_get_header (req, "X-Webhook-Id"), id);
 	}
 	/* nothing refused was delivered: the mixed batch's event came right after the chunked one
 	 */
 	assert_healthy ();
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 10);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 10);
 }
 END_TEST
 
@@ -781,7 +765,7 @@ START_TEST (test_routing)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AstraTestReceiver) alerts = astra_test_receiver_new (&error);
 	g_autoptr(AstraTestReceiver) off = astra_test_receiver_new (&error);
-	g_autofree char *w1 = webhook_group ("agents", fx.receiver, "/agents", "events = agent.*");
+	g_autofree char *w1 = webhook_group ("agents", fx.env.receiver, "/agents", "events = agent.*");
 	g_autofree char *w2 =
 	    webhook_group ("alerts", alerts, "/alerts",
 			   "events = alert.triggered; alert.resolved\nsecret = " SECRET);
@@ -799,8 +783,8 @@ START_TEST (test_routing)
 	astra_assert_no_error (error);
 	start_daemon ("", webhooks);
 	ck_assert_msg (
-	    strstr (astra_test_daemon_get_stderr (fx.daemon), "(4 webhooks, 3 enabled,") != NULL,
-	    "%s", astra_test_daemon_get_stderr (fx.daemon));
+	    strstr (astra_test_daemon_get_stderr (fx.env.daemon), "(4 webhooks, 3 enabled,") != NULL,
+	    "%s", astra_test_daemon_get_stderr (fx.env.daemon));
 
 	/* a warning-level alert: "alerts" wants it, "critical" does not (min-severity) */
 	warning = g_strdup (triggered);
@@ -809,19 +793,19 @@ START_TEST (test_routing)
 	memcpy (p, "\"severity\":\"warning\" ", strlen ("\"severity\":\"critical\""));
 
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
-	receiver_wait_nth (fx.receiver, 0);
+	receiver_wait_nth (fx.env.receiver, 0);
 	g_free (post_accepted (warning));
 	receiver_wait_nth (alerts, 0);
 	g_free (post_accepted (speedtest)); /* nobody wants it */
 	/* a later event the first receiver gets: anything wrongly routed before it would be in by
 	 * now */
 	g_free (post_accepted (registered));
-	receiver_wait_nth (fx.receiver, 1);
+	receiver_wait_nth (fx.env.receiver, 1);
 	assert_healthy ();
 
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 2);
-	ck_assert_uint_eq (count_type (fx.receiver, "agent.status_changed"), 1);
-	ck_assert_uint_eq (count_type (fx.receiver, "agent.registered"), 1);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 2);
+	ck_assert_uint_eq (count_type (fx.env.receiver, "agent.status_changed"), 1);
+	ck_assert_uint_eq (count_type (fx.env.receiver, "agent.registered"), 1);
 	ck_assert_uint_eq (astra_test_receiver_get_n_requests (alerts), 1);
 	ck_assert_uint_eq (count_type (alerts, "alert.triggered"), 1);
 	ck_assert_uint_eq (astra_test_receiver_get_n_requests (off), 0);
@@ -832,7 +816,7 @@ START_TEST (test_routing)
 	receiver_wait_nth (alerts, 1);
 	receiver_wait_nth (off, 0);
 	g_free (post_accepted (registered));
-	receiver_wait_nth (fx.receiver, 2);
+	receiver_wait_nth (fx.env.receiver, 2);
 	ck_assert_uint_eq (astra_test_receiver_get_n_requests (off), 1);
 	ck_assert_str_eq (
 	    ((AstraTestRequest *) g_ptr_array_index (astra_test_receiver_get_requests (off), 0))
@@ -872,7 +856,7 @@ START_TEST (test_receiver_errors)
 	g_autoptr(AstraTestReceiver) slow = astra_test_receiver_new (&error);
 	const char *const verbose[] = { "--verbose", NULL };
 	g_autofree char *w1 =
-	    webhook_group ("fails-500", fx.receiver, "/private-path-500-qx7", "secret = " SECRET);
+	    webhook_group ("fails-500", fx.env.receiver, "/private-path-500-qx7", "secret = " SECRET);
 	g_autofree char *w2 =
 	    webhook_group ("gone-410", gone, "/private-path-410-qx7", "secret = " SECRET);
 	g_autofree char *w3 = webhook_group ("too-slow", slow, "/private-path-slow-qx7",
@@ -885,22 +869,22 @@ START_TEST (test_receiver_errors)
 	double latency;
 
 	astra_assert_no_error (error);
-	astra_test_receiver_set_status (fx.receiver, 500);
+	astra_test_receiver_set_status (fx.env.receiver, 500);
 	astra_test_receiver_set_status (gone, 410);
 	astra_test_receiver_set_delay (slow, G_MAXUINT);
 	start_daemon_with (NULL, NULL, webhooks, verbose);
 
 	id = post_accepted (ASTRA_TEST_DOCS_EVENT);
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook fails-500: ", 1,
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "webhook fails-500: ", 1,
 					       ASTRA_TEST_TIMEOUT_MS));
 	ck_assert (
-	    astra_test_daemon_wait_log (fx.daemon, "webhook gone-410: ", 1, ASTRA_TEST_TIMEOUT_MS));
+	    astra_test_daemon_wait_log (fx.env.daemon, "webhook gone-410: ", 1, ASTRA_TEST_TIMEOUT_MS));
 	ck_assert (
-	    astra_test_daemon_wait_log (fx.daemon, "webhook too-slow: ", 1, ASTRA_TEST_TIMEOUT_MS));
+	    astra_test_daemon_wait_log (fx.env.daemon, "webhook too-slow: ", 1, ASTRA_TEST_TIMEOUT_MS));
 	ck_assert_uint_eq (astra_test_receiver_get_n_requests (slow), 1);
 	assert_healthy ();
 
-	log = astra_test_daemon_get_stderr (fx.daemon);
+	log = astra_test_daemon_get_stderr (fx.env.daemon);
 	logged_latency (log, "fails-500", "retry", "HTTP 500", id);
 	logged_latency (log, "gone-410", "gone", "HTTP 410", id);
 	latency = logged_latency (log, "too-slow", "retry", "no response", id);
@@ -911,7 +895,7 @@ START_TEST (test_receiver_errors)
 	ck_assert_msg (strstr (log, "timed out after 1 s") != NULL, "%s", log);
 
 	/* nothing that could let someone else post to or impersonate the receivers */
-	receivers[0] = fx.receiver;
+	receivers[0] = fx.env.receiver;
 	receivers[1] = gone;
 	receivers[2] = slow;
 	g_ptr_array_add (forbidden, g_strdup (SECRET));
@@ -930,16 +914,16 @@ START_TEST (test_receiver_errors)
 		g_ptr_array_add (forbidden, g_steal_pointer (&url));
 	}
 	/* everything, including what goes to stdout and what is logged on the way out */
-	astra_test_daemon_send_signal (fx.daemon, SIGTERM);
-	ck_assert (astra_test_daemon_wait_exit (fx.daemon, ASTRA_TEST_TIMEOUT_MS));
+	astra_test_daemon_send_signal (fx.env.daemon, SIGTERM);
+	ck_assert (astra_test_daemon_wait_exit (fx.env.daemon, ASTRA_TEST_TIMEOUT_MS));
 	for (guint i = 0; i < forbidden->len; i++) {
 		const char *needle = g_ptr_array_index (forbidden, i);
-		ck_assert_msg (strstr (astra_test_daemon_get_stderr (fx.daemon), needle) == NULL,
+		ck_assert_msg (strstr (astra_test_daemon_get_stderr (fx.env.daemon), needle) == NULL,
 			       "'%s' is in the log:\n%s", needle,
-			       astra_test_daemon_get_stderr (fx.daemon));
-		ck_assert_msg (strstr (astra_test_daemon_get_stdout (fx.daemon), needle) == NULL,
+			       astra_test_daemon_get_stderr (fx.env.daemon));
+		ck_assert_msg (strstr (astra_test_daemon_get_stdout (fx.env.daemon), needle) == NULL,
 			       "'%s' is on stdout:\n%s", needle,
-			       astra_test_daemon_get_stdout (fx.daemon));
+			       astra_test_daemon_get_stdout (fx.env.daemon));
 	}
 }
 END_TEST
@@ -966,7 +950,7 @@ START_TEST (test_reload)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AstraTestReceiver) second = astra_test_receiver_new (&error);
-	g_autofree char *w1 = webhook_group ("hook", fx.receiver, "/first", "secret = " SECRET);
+	g_autofree char *w1 = webhook_group ("hook", fx.env.receiver, "/first", "secret = " SECRET);
 	g_autofree char *w2 = webhook_group ("hook", second, "/second", "secret = " SECRET);
 	g_autofree char *w3 =
 	    webhook_group ("hook", second, "/third", "secret = " SECRET "\ncolour = blue");
@@ -977,15 +961,15 @@ START_TEST (test_reload)
 	astra_assert_no_error (error);
 	start_daemon (NULL, w1);
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
-	req = receiver_wait_nth (fx.receiver, 0);
+	req = receiver_wait_nth (fx.env.receiver, 0);
 	ck_assert_str_eq (req->path, "/first");
 
 	/* a new URL, in force after SIGHUP */
 	write_config (NULL, NULL, w2);
-	astra_test_daemon_send_signal (fx.daemon, SIGHUP);
-	ck_assert_msg (astra_test_daemon_wait_log (fx.daemon, "configuration reloaded", 1,
+	astra_test_daemon_send_signal (fx.env.daemon, SIGHUP);
+	ck_assert_msg (astra_test_daemon_wait_log (fx.env.daemon, "configuration reloaded", 1,
 						   ASTRA_TEST_TIMEOUT_MS),
-		       "%s", astra_test_daemon_get_stderr (fx.daemon));
+		       "%s", astra_test_daemon_get_stderr (fx.env.daemon));
 	id = post_accepted (ASTRA_TEST_DOCS_EVENT);
 	req = receiver_wait_nth (second, 0);
 	ck_assert_str_eq (req->path, "/second");
@@ -993,27 +977,27 @@ START_TEST (test_reload)
 
 	/* an invalid config: refused with file:line, the previous one stays */
 	write_config (NULL, NULL, w3);
-	astra_test_daemon_send_signal (fx.daemon, SIGHUP);
+	astra_test_daemon_send_signal (fx.env.daemon, SIGHUP);
 	ck_assert_msg (
-	    astra_test_daemon_wait_log (fx.daemon, "reload refused", 1, ASTRA_TEST_TIMEOUT_MS),
-	    "%s", astra_test_daemon_get_stderr (fx.daemon));
-	where = g_strdup_printf ("%s:%u: [webhook hook] colour: ", fx.config_path,
-				 line_of (fx.config_path, "colour"));
-	ck_assert_msg (strstr (astra_test_daemon_get_stderr (fx.daemon), where) != NULL,
-		       "no '%s' in:\n%s", where, astra_test_daemon_get_stderr (fx.daemon));
+	    astra_test_daemon_wait_log (fx.env.daemon, "reload refused", 1, ASTRA_TEST_TIMEOUT_MS),
+	    "%s", astra_test_daemon_get_stderr (fx.env.daemon));
+	where = g_strdup_printf ("%s:%u: [webhook hook] colour: ", fx.env.config_path,
+				 line_of (fx.env.config_path, "colour"));
+	ck_assert_msg (strstr (astra_test_daemon_get_stderr (fx.env.daemon), where) != NULL,
+		       "no '%s' in:\n%s", where, astra_test_daemon_get_stderr (fx.env.daemon));
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
 	req = receiver_wait_nth (second, 1);
 	ck_assert_str_eq (req->path, "/second");
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 1);
 	ck_assert_uint_eq (count_type (second, "agent.status_changed"), 2);
 
 	/* fixed again: the reload goes through */
 	write_config (NULL, NULL, w1);
-	astra_test_daemon_send_signal (fx.daemon, SIGHUP);
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "configuration reloaded", 2,
+	astra_test_daemon_send_signal (fx.env.daemon, SIGHUP);
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "configuration reloaded", 2,
 					       ASTRA_TEST_TIMEOUT_MS));
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
-	req = receiver_wait_nth (fx.receiver, 1);
+	req = receiver_wait_nth (fx.env.receiver, 1);
 	ck_assert_str_eq (req->path, "/first");
 }
 END_TEST
@@ -1036,20 +1020,20 @@ run_check_config (const char *config, int *status, char **out, char **err)
 START_TEST (test_check_config)
 {
 	g_autofree char *good =
-	    webhook_group ("hook", fx.receiver, "/x", "secret = " SECRET "\nevents = agent.*");
+	    webhook_group ("hook", fx.env.receiver, "/x", "secret = " SECRET "\nevents = agent.*");
 	g_autofree char *bad =
-	    webhook_group ("hook", fx.receiver, "/x", "secret = " SECRET "\ntimeout = forever");
+	    webhook_group ("hook", fx.env.receiver, "/x", "secret = " SECRET "\ntimeout = forever");
 	g_autofree char *out = NULL;
 	g_autofree char *err = NULL;
 	g_autofree char *where1 = NULL;
 	g_autofree char *where2 = NULL;
-	g_autofree char *state = g_build_filename (fx.dir, "state", NULL);
+	g_autofree char *state = g_build_filename (fx.env.dir, "state", NULL);
 	g_auto(GStrv) lines = NULL;
 	guint n_lines = 0;
 	int status = -1;
 
 	write_config (NULL, NULL, good);
-	run_check_config (fx.config_path, &status, &out, &err);
+	run_check_config (fx.env.config_path, &status, &out, &err);
 	ck_assert_msg (status == 0, "exit %d: %s", status, err);
 	ck_assert_msg (strstr (out, "configuration OK") != NULL, "%s", out);
 	/* validating starts nothing and writes nothing */
@@ -1059,17 +1043,17 @@ START_TEST (test_check_config)
 
 	/* two mistakes, in different groups: both reported, each with file:line */
 	write_config (NULL, "colour = blue", bad);
-	run_check_config (fx.config_path, &status, &out, &err);
+	run_check_config (fx.env.config_path, &status, &out, &err);
 	ck_assert_int_eq (status, 1);
-	where1 = g_strdup_printf ("%s:%u: [daemon] colour: ", fx.config_path,
-				  line_of (fx.config_path, "colour"));
-	where2 = g_strdup_printf ("%s:%u: [webhook hook] timeout: ", fx.config_path,
-				  line_of (fx.config_path, "timeout"));
+	where1 = g_strdup_printf ("%s:%u: [daemon] colour: ", fx.env.config_path,
+				  line_of (fx.env.config_path, "colour"));
+	where2 = g_strdup_printf ("%s:%u: [webhook hook] timeout: ", fx.env.config_path,
+				  line_of (fx.env.config_path, "timeout"));
 	ck_assert_msg (strstr (err, where1) != NULL, "no '%s' in:\n%s", where1, err);
 	ck_assert_msg (strstr (err, where2) != NULL, "no '%s' in:\n%s", where2, err);
 	lines = g_strsplit (err, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++) {
-		if (g_str_has_prefix (lines[i], fx.config_path))
+		if (g_str_has_prefix (lines[i], fx.env.config_path))
 			n_lines++;
 	}
 	ck_assert_msg (n_lines >= 2, "%s", err);
@@ -1079,32 +1063,32 @@ END_TEST
 
 START_TEST (test_sigterm_in_flight)
 {
-	g_autofree char *webhooks = webhook_group ("hook", fx.receiver, "/hang", "timeout = 60");
+	g_autofree char *webhooks = webhook_group ("hook", fx.env.receiver, "/hang", "timeout = 60");
 	gint64 start;
 	double elapsed;
 	const guint shutdown_timeout = 1;
 	g_autofree char *extra = g_strdup_printf ("shutdown-timeout = %u", shutdown_timeout);
 
-	astra_test_receiver_set_delay (fx.receiver, G_MAXUINT);
+	astra_test_receiver_set_delay (fx.env.receiver, G_MAXUINT);
 	start_daemon (extra, webhooks);
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
 	/* the attempt is in flight: the receiver has it and will never answer */
-	receiver_wait_nth (fx.receiver, 0);
+	receiver_wait_nth (fx.env.receiver, 0);
 
 	start = g_get_monotonic_time ();
-	astra_test_daemon_send_signal (fx.daemon, SIGTERM);
-	ck_assert_msg (astra_test_daemon_wait_exit (fx.daemon, (shutdown_timeout + 5) * 1000),
+	astra_test_daemon_send_signal (fx.env.daemon, SIGTERM);
+	ck_assert_msg (astra_test_daemon_wait_exit (fx.env.daemon, (shutdown_timeout + 5) * 1000),
 		       "still running %u s after SIGTERM:\n%s", shutdown_timeout + 5,
-		       astra_test_daemon_get_stderr (fx.daemon));
+		       astra_test_daemon_get_stderr (fx.env.daemon));
 	elapsed = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
-	ck_assert_msg (astra_test_daemon_get_exit_status (fx.daemon) == 0, "exit status %d:\n%s",
-		       astra_test_daemon_get_exit_status (fx.daemon),
-		       astra_test_daemon_get_stderr (fx.daemon));
+	ck_assert_msg (astra_test_daemon_get_exit_status (fx.env.daemon) == 0, "exit status %d:\n%s",
+		       astra_test_daemon_get_exit_status (fx.env.daemon),
+		       astra_test_daemon_get_stderr (fx.env.daemon));
 	ck_assert_msg (elapsed <= shutdown_timeout + 2.0, "took %.2f s to stop", elapsed);
-	ck_assert (strstr (astra_test_daemon_get_stderr (fx.daemon),
+	ck_assert (strstr (astra_test_daemon_get_stderr (fx.env.daemon),
 			   "shutdown: waiting up to 1 s for 1 attempt in flight") != NULL);
-	ck_assert (strstr (astra_test_daemon_get_stderr (fx.daemon), "cancelled") != NULL);
-	ck_assert (strstr (astra_test_daemon_get_stderr (fx.daemon), "stopped") != NULL);
+	ck_assert (strstr (astra_test_daemon_get_stderr (fx.env.daemon), "cancelled") != NULL);
+	ck_assert (strstr (astra_test_daemon_get_stderr (fx.env.daemon), "stopped") != NULL);
 }
 END_TEST
 
@@ -1115,9 +1099,9 @@ START_TEST (test_sigterm_idle)
 	start_daemon_default (NULL);
 	assert_healthy ();
 	start = g_get_monotonic_time ();
-	astra_test_daemon_send_signal (fx.daemon, SIGTERM);
-	ck_assert (astra_test_daemon_wait_exit (fx.daemon, ASTRA_TEST_TIMEOUT_MS));
-	ck_assert_int_eq (astra_test_daemon_get_exit_status (fx.daemon), 0);
+	astra_test_daemon_send_signal (fx.env.daemon, SIGTERM);
+	ck_assert (astra_test_daemon_wait_exit (fx.env.daemon, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert_int_eq (astra_test_daemon_get_exit_status (fx.env.daemon), 0);
 	/* nothing in flight: no reason to wait for the shutdown timeout */
 	ck_assert_int_lt (g_get_monotonic_time () - start, G_USEC_PER_SEC);
 }
@@ -1131,11 +1115,11 @@ START_TEST (test_idle_connections_closed)
 
 	start_daemon_default (NULL);
 	assert_healthy ();
-	before = astra_test_daemon_get_n_fds (fx.daemon);
+	before = astra_test_daemon_get_n_fds (fx.env.daemon);
 	ck_assert_int_gt (before, 0);
 	for (guint i = 0; i < 50; i++) {
 		g_autoptr(SoupSession) session = astra_test_session_new ();
-		g_autofree char *url = astra_test_daemon_get_url (fx.daemon, "/healthz");
+		g_autofree char *url = astra_test_daemon_get_url (fx.env.daemon, "/healthz");
 		g_autoptr(GError) error = NULL;
 		g_autoptr(AstraTestReply) reply =
 		    astra_test_http (session, "GET", url, NULL, NULL, 0, FALSE, &error);
@@ -1146,7 +1130,7 @@ START_TEST (test_idle_connections_closed)
 	}
 	for (guint i = 0; i < 50; i++) {
 		astra_test_iterate_for (100);
-		after = astra_test_daemon_get_n_fds (fx.daemon);
+		after = astra_test_daemon_get_n_fds (fx.env.daemon);
 		if (after <= before + 2)
 			break;
 	}
@@ -1162,23 +1146,23 @@ END_TEST
 START_TEST (test_signal_at_start)
 {
 	start_daemon_default (NULL);
-	astra_test_daemon_send_signal (fx.daemon, SIGHUP);
-	ck_assert_msg (astra_test_daemon_wait_log (fx.daemon, "configuration reloaded", 1,
+	astra_test_daemon_send_signal (fx.env.daemon, SIGHUP);
+	ck_assert_msg (astra_test_daemon_wait_log (fx.env.daemon, "configuration reloaded", 1,
 						   ASTRA_TEST_TIMEOUT_MS),
 		       "no reload after a SIGHUP right after 'listening' (exit status %d):\n%s",
-		       astra_test_daemon_get_exit_status (fx.daemon),
-		       astra_test_daemon_get_stderr (fx.daemon));
+		       astra_test_daemon_get_exit_status (fx.env.daemon),
+		       astra_test_daemon_get_stderr (fx.env.daemon));
 	assert_healthy ();
-	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
+	g_clear_pointer (&fx.env.daemon, astra_test_daemon_free);
 
 	start_daemon_default (NULL);
-	astra_test_daemon_send_signal (fx.daemon, SIGTERM);
-	ck_assert (astra_test_daemon_wait_exit (fx.daemon, ASTRA_TEST_TIMEOUT_MS));
+	astra_test_daemon_send_signal (fx.env.daemon, SIGTERM);
+	ck_assert (astra_test_daemon_wait_exit (fx.env.daemon, ASTRA_TEST_TIMEOUT_MS));
 	ck_assert_msg (
-	    astra_test_daemon_get_exit_status (fx.daemon) == 0,
+	    astra_test_daemon_get_exit_status (fx.env.daemon) == 0,
 	    "SIGTERM right after 'listening': exit status %d (-1: killed by the signal):\n%s",
-	    astra_test_daemon_get_exit_status (fx.daemon),
-	    astra_test_daemon_get_stderr (fx.daemon));
+	    astra_test_daemon_get_exit_status (fx.env.daemon),
+	    astra_test_daemon_get_stderr (fx.env.daemon));
 }
 END_TEST
 
@@ -1186,11 +1170,11 @@ START_TEST (test_state_lock)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(AstraTestDaemon) second = NULL;
-	g_autofree char *state = g_build_filename (fx.dir, "state", NULL);
+	g_autofree char *state = g_build_filename (fx.env.dir, "state", NULL);
 	const char *log;
 
 	start_daemon_default (NULL);
-	second = astra_test_daemon_spawn (NULL, fx.config_path, NULL, NULL,
+	second = astra_test_daemon_spawn (NULL, fx.env.config_path, NULL, NULL,
 					  ASTRA_TEST_DAEMON_FLAG_NONE, &error);
 	astra_assert_no_error (error);
 	ck_assert (astra_test_daemon_wait_exit (second, ASTRA_TEST_TIMEOUT_MS));
@@ -1204,7 +1188,7 @@ START_TEST (test_state_lock)
 	/* the first one is unaffected */
 	assert_healthy ();
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
-	receiver_wait_nth (fx.receiver, 0);
+	receiver_wait_nth (fx.env.receiver, 0);
 }
 END_TEST
 
@@ -1212,12 +1196,12 @@ START_TEST (test_refused_module)
 {
 	g_autoptr(GError) error = NULL;
 	const char *build_dir = astra_test_getenv ("ASTRA_PLUGIN_BUILD_DIR", &error);
-	g_autofree char *plugin_dir = g_build_filename (fx.dir, "plugins", NULL);
+	g_autofree char *plugin_dir = g_build_filename (fx.env.dir, "plugins", NULL);
 	g_autofree char *generic = NULL;
 	g_autofree char *good = g_build_filename (plugin_dir, "generic.so", NULL);
 	g_autofree char *evil = g_build_filename (plugin_dir, "evil.so", NULL);
 	g_autofree char *webhooks =
-	    webhook_group ("hook", fx.receiver, "/hooks", "secret = " SECRET);
+	    webhook_group ("hook", fx.env.receiver, "/hooks", "secret = " SECRET);
 	g_autofree char *expected = NULL;
 	const char *log;
 
@@ -1231,14 +1215,14 @@ START_TEST (test_refused_module)
 		       error != NULL ? error->message : "");
 
 	start_daemon_with (plugin_dir, NULL, webhooks, NULL);
-	log = astra_test_daemon_get_stderr (fx.daemon);
+	log = astra_test_daemon_get_stderr (fx.env.daemon);
 	expected =
 	    g_strdup_printf ("refusing plugin module %s: file is world-writable (mode 0757)", evil);
 	ck_assert_msg (strstr (log, expected) != NULL, "no '%s' in:\n%s", expected, log);
 
 	/* the good module next to it works */
 	g_free (post_accepted (ASTRA_TEST_DOCS_EVENT));
-	assert_body_eq (receiver_wait_nth (fx.receiver, 0), ASTRA_TEST_DOCS_EVENT);
+	assert_body_eq (receiver_wait_nth (fx.env.receiver, 0), ASTRA_TEST_DOCS_EVENT);
 }
 END_TEST
 

@@ -17,11 +17,7 @@
 #include "astra-test-util.h"
 
 typedef struct {
-	char *dir;
-	char *config_path;
-	SoupSession *session;
-	AstraTestDaemon *daemon;
-	AstraTestReceiver *receiver;
+	AstraTestEnv env;
 	guint fail_first;     /* answer this many requests with 500 first */
 	guint fail_status;    /* or with this status (0: 500) */
 	const char *location; /* for 3xx */
@@ -32,24 +28,14 @@ static Fixture fx;
 static void
 fixture_setup (void)
 {
-	g_autoptr(GError) error = NULL;
-
 	memset (&fx, 0, sizeof (fx));
-	fx.dir = astra_test_mkdtemp (&error);
-	astra_assert_no_error (error);
-	fx.session = astra_test_session_new ();
-	fx.receiver = astra_test_receiver_new (&error);
-	astra_assert_no_error (error);
+	astra_test_env_setup (&fx.env);
 }
 
 static void
 fixture_teardown (void)
 {
-	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
-	g_clear_pointer (&fx.receiver, astra_test_receiver_free);
-	g_clear_object (&fx.session);
-	astra_check_tmpdir_clear (&fx.dir);
-	g_clear_pointer (&fx.config_path, g_free);
+	astra_test_env_teardown (&fx.env);
 }
 
 /* the receiver fails its first fx.fail_first requests, then says 200 */
@@ -72,15 +58,15 @@ start_daemon (const char *webhook_extra, const char *more_webhooks)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (fx.config_path == NULL) {
-		g_autofree char *url = astra_test_receiver_get_url (fx.receiver, "/hook");
+	if (fx.env.config_path == NULL) {
+		g_autofree char *url = astra_test_receiver_get_url (fx.env.receiver, "/hook");
 		g_autofree char *webhooks = g_strdup_printf ("[webhook hook]\nplugin = generic\nurl = %s\n%s\n%s", url,
 							     webhook_extra != NULL ? webhook_extra : "",
 							     more_webhooks != NULL ? more_webhooks : "");
-		fx.config_path = astra_test_write_config (fx.dir, NULL, NULL, webhooks, &error);
+		fx.env.config_path = astra_test_write_config (fx.env.dir, NULL, NULL, webhooks, &error);
 		astra_assert_no_error (error);
 	}
-	fx.daemon = astra_test_daemon_start (fx.config_path, NULL, &error);
+	fx.env.daemon = astra_test_daemon_start (fx.env.config_path, NULL, &error);
 	astra_assert_no_error (error);
 }
 
@@ -88,8 +74,8 @@ static char *
 post (const char *body)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, "/v1/reports");
-	g_autoptr(AstraTestReply) reply = astra_test_post_json (fx.session, url, body, &error);
+	g_autofree char *url = astra_test_daemon_get_url (fx.env.daemon, "/v1/reports");
+	g_autoptr(AstraTestReply) reply = astra_test_post_json (fx.env.session, url, body, &error);
 	g_autoptr(JsonNode) root = NULL;
 	JsonArray *results;
 
@@ -120,19 +106,19 @@ START_TEST (test_fails_then_succeeds)
 	g_autofree char *id = NULL;
 
 	fx.fail_first = 2;
-	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	astra_test_receiver_set_func (fx.env.receiver, failing_cb, NULL);
 	start_daemon ("retry-schedule = 1s, 1s, 1s", NULL);
 	id = post (ASTRA_TEST_DOCS_EVENT);
-	ck_assert_msg (astra_test_receiver_wait (fx.receiver, 3, ASTRA_TEST_TIMEOUT_MS), "%s",
-		       astra_test_daemon_get_stderr (fx.daemon));
+	ck_assert_msg (astra_test_receiver_wait (fx.env.receiver, 3, ASTRA_TEST_TIMEOUT_MS), "%s",
+		       astra_test_daemon_get_stderr (fx.env.daemon));
 	/* the same event every time, about a second apart (the schedule, with its jitter) */
 	for (guint i = 0; i < 3; i++)
-		ck_assert_str_eq (request_id (fx.receiver, i), id);
-	ck_assert_int_ge (request_time (fx.receiver, 1) - request_time (fx.receiver, 0), 850 * 1000);
-	ck_assert_int_ge (request_time (fx.receiver, 2) - request_time (fx.receiver, 1), 850 * 1000);
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
+		ck_assert_str_eq (request_id (fx.env.receiver, i), id);
+	ck_assert_int_ge (request_time (fx.env.receiver, 1) - request_time (fx.env.receiver, 0), 850 * 1000);
+	ck_assert_int_ge (request_time (fx.env.receiver, 2) - request_time (fx.env.receiver, 1), 850 * 1000);
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
 	astra_test_iterate_for (300);
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 3);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 3);
 }
 END_TEST
 
@@ -142,14 +128,14 @@ START_TEST (test_gone_disables_and_redirects_fail)
 
 	fx.fail_first = 1;
 	fx.fail_status = 410;
-	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	astra_test_receiver_set_func (fx.env.receiver, failing_cb, NULL);
 	start_daemon ("retry-schedule = 1s", NULL);
 	first = post (ASTRA_TEST_DOCS_EVENT);
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook DISABLED", 1, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "webhook hook DISABLED", 1, ASTRA_TEST_TIMEOUT_MS));
 	/* nothing more goes to it, and the second event waits on disk */
 	g_free (post (ASTRA_TEST_DOCS_EVENT));
 	astra_test_iterate_for (1500);
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 1);
 }
 END_TEST
 
@@ -158,13 +144,13 @@ START_TEST (test_redirect_is_a_failure)
 	fx.fail_first = 1;
 	fx.fail_status = 302;
 	fx.location = "http://127.0.0.1:1/elsewhere";
-	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	astra_test_receiver_set_func (fx.env.receiver, failing_cb, NULL);
 	start_daemon ("retry-schedule = 1s", NULL);
 	g_free (post (ASTRA_TEST_DOCS_EVENT));
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "redirect not followed", 1, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "redirect not followed", 1, ASTRA_TEST_TIMEOUT_MS));
 	/* failed for good: a dead letter, not retried, and never sent elsewhere */
 	astra_test_iterate_for (1500);
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 1);
 }
 END_TEST
 
@@ -172,13 +158,13 @@ START_TEST (test_hang_past_timeout_then_deliver)
 {
 	g_autofree char *id = NULL;
 
-	astra_test_receiver_set_delay (fx.receiver, 3000);
+	astra_test_receiver_set_delay (fx.env.receiver, 3000);
 	start_daemon ("timeout = 1\nretry-schedule = 1s, 1s", NULL);
 	id = post (ASTRA_TEST_DOCS_EVENT);
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "timed out after 1 s", 1, ASTRA_TEST_TIMEOUT_MS));
-	astra_test_receiver_set_delay (fx.receiver, 0);
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
-	ck_assert_str_eq (request_id (fx.receiver, astra_test_receiver_get_n_requests (fx.receiver) - 1), id);
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "timed out after 1 s", 1, ASTRA_TEST_TIMEOUT_MS));
+	astra_test_receiver_set_delay (fx.env.receiver, 0);
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert_str_eq (request_id (fx.env.receiver, astra_test_receiver_get_n_requests (fx.env.receiver) - 1), id);
 }
 END_TEST
 
@@ -193,15 +179,15 @@ START_TEST (test_order_per_alert_key)
 	gint resolve_at = -1;
 
 	fx.fail_first = 2;
-	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	astra_test_receiver_set_func (fx.env.receiver, failing_cb, NULL);
 	start_daemon ("retry-schedule = 1s, 1s, 1s", NULL);
 	g_free (post (triggered));
 	g_free (post (resolved));
 	g_free (post (other));
 	/* trigger fails twice; meanwhile the unrelated speed test goes through */
-	ck_assert (astra_test_receiver_wait (fx.receiver, 5, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_receiver_wait (fx.env.receiver, 5, ASTRA_TEST_TIMEOUT_MS));
 	astra_test_iterate_for (300);
-	requests = astra_test_receiver_get_requests (fx.receiver);
+	requests = astra_test_receiver_get_requests (fx.env.receiver);
 	for (guint i = 0; i < requests->len; i++) {
 		AstraTestRequest *r = g_ptr_array_index (requests, i);
 		const char *body = g_bytes_get_data (r->body, NULL);
@@ -225,14 +211,14 @@ START_TEST (test_slow_receiver_does_not_delay_another)
 	gint64 start;
 
 	astra_assert_no_error (error);
-	astra_test_receiver_set_delay (fx.receiver, G_MAXUINT);
+	astra_test_receiver_set_delay (fx.env.receiver, G_MAXUINT);
 	start_daemon ("timeout = 30\nmax-in-flight = 1", more);
 	start = g_get_monotonic_time ();
 	for (guint i = 0; i < 20; i++)
 		g_free (post (ASTRA_TEST_DOCS_EVENT));
 	ck_assert (astra_test_receiver_wait (fast, 20, ASTRA_TEST_TIMEOUT_MS));
 	ck_assert_int_lt (g_get_monotonic_time () - start, 5 * G_USEC_PER_SEC);
-	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.receiver), 1);
+	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 1);
 }
 END_TEST
 
@@ -294,18 +280,18 @@ START_TEST (test_connection_dropped_then_delivered)
 	thread = g_thread_new ("dropper", dropper_thread, &dropper);
 	webhooks = g_strdup_printf ("[webhook hook]\nplugin = generic\nurl = http://127.0.0.1:%u/hook\nretry-schedule = 1s\n",
 				    dropper.port);
-	fx.config_path = astra_test_write_config (fx.dir, NULL, NULL, webhooks, &error);
+	fx.env.config_path = astra_test_write_config (fx.env.dir, NULL, NULL, webhooks, &error);
 	astra_assert_no_error (error);
-	fx.daemon = astra_test_daemon_start (fx.config_path, NULL, &error);
+	fx.env.daemon = astra_test_daemon_start (fx.env.config_path, NULL, &error);
 	astra_assert_no_error (error);
 	id = post (ASTRA_TEST_DOCS_EVENT);
-	ck_assert_msg (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS), "%s",
-		       astra_test_daemon_get_stderr (fx.daemon));
+	ck_assert_msg (astra_test_daemon_wait_log (fx.env.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS), "%s",
+		       astra_test_daemon_get_stderr (fx.env.daemon));
 	g_thread_join (g_steal_pointer (&thread));
 	ck_assert_uint_eq (dropper.n_connections, 2);
 	ck_assert (dropper.delivered);
 	/* the dropped attempt was a retry, not a failure */
-	astra_assert_contains (astra_test_daemon_get_stderr (fx.daemon), "webhook hook: retry agent.status_changed");
+	astra_assert_contains (astra_test_daemon_get_stderr (fx.env.daemon), "webhook hook: retry agent.status_changed");
 	g_object_unref (dropper.listener);
 }
 END_TEST
@@ -320,14 +306,14 @@ START_TEST (test_metrics_after_deliveries)
 
 	fx.fail_first = 1;
 	fx.fail_status = 400;
-	astra_test_receiver_set_func (fx.receiver, failing_cb, NULL);
+	astra_test_receiver_set_func (fx.env.receiver, failing_cb, NULL);
 	start_daemon (NULL, NULL);
 	g_free (post (ASTRA_TEST_DOCS_EVENT));
 	g_free (post (ASTRA_TEST_DOCS_EVENT));
-	ck_assert (astra_test_receiver_wait (fx.receiver, 2, ASTRA_TEST_TIMEOUT_MS));
-	ck_assert (astra_test_daemon_wait_log (fx.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
-	url = astra_test_daemon_get_url (fx.daemon, "/metrics");
-	reply = astra_test_http (fx.session, "GET", url, NULL, NULL, 0, FALSE, &error);
+	ck_assert (astra_test_receiver_wait (fx.env.receiver, 2, ASTRA_TEST_TIMEOUT_MS));
+	ck_assert (astra_test_daemon_wait_log (fx.env.daemon, "webhook hook: delivered", 1, ASTRA_TEST_TIMEOUT_MS));
+	url = astra_test_daemon_get_url (fx.env.daemon, "/metrics");
+	reply = astra_test_http (fx.env.session, "GET", url, NULL, NULL, 0, FALSE, &error);
 	astra_assert_no_error (error);
 	ck_assert_uint_eq (reply->status, 200);
 	text = g_strndup (g_bytes_get_data (reply->body, NULL), g_bytes_get_size (reply->body));
@@ -383,7 +369,7 @@ flood_all_seen_cb (gpointer user_data)
 static gboolean
 flood_post (guint n, guint *posted)
 {
-	g_autofree char *url = astra_test_daemon_get_url (fx.daemon, "/v1/reports");
+	g_autofree char *url = astra_test_daemon_get_url (fx.env.daemon, "/v1/reports");
 
 	while (*posted < n) {
 		g_autoptr(GString) body = g_string_new ("[");
@@ -398,7 +384,7 @@ flood_post (guint n, guint *posted)
 						"\"hostname\":\"h%u\",\"tenant_id\":\"t\"}}",
 						i > 0 ? "," : "", *posted + i, *posted + i);
 		g_string_append_c (body, ']');
-		reply = astra_test_post_json (fx.session, url, body->str, &error);
+		reply = astra_test_post_json (fx.env.session, url, body->str, &error);
 		if (reply == NULL || reply->status != 202)
 			return FALSE;
 		root = astra_json_parse (g_bytes_get_data (reply->body, NULL), g_bytes_get_size (reply->body), NULL);
@@ -422,17 +408,17 @@ START_TEST (test_sigkill_during_flood_loses_nothing)
 	flood.accepted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	flood.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	flood.n_received = 0;
-	astra_test_receiver_set_keep (fx.receiver, FALSE);
-	astra_test_receiver_set_func (fx.receiver, flood_receiver_cb, NULL);
+	astra_test_receiver_set_keep (fx.env.receiver, FALSE);
+	astra_test_receiver_set_func (fx.env.receiver, flood_receiver_cb, NULL);
 	/* a slowish receiver, so the kill finds deliveries pending and in flight */
-	astra_test_receiver_set_delay (fx.receiver, 2);
+	astra_test_receiver_set_delay (fx.env.receiver, 2);
 	start_daemon (NULL, NULL);
 
 	ck_assert (flood_post (6000, &posted));
 	/* mid-flood: kill -9 while deliveries are in flight and thousands wait */
-	astra_test_daemon_send_signal (fx.daemon, SIGKILL);
-	ck_assert (astra_test_daemon_wait_exit (fx.daemon, ASTRA_TEST_TIMEOUT_MS));
-	g_clear_pointer (&fx.daemon, astra_test_daemon_free);
+	astra_test_daemon_send_signal (fx.env.daemon, SIGKILL);
+	ck_assert (astra_test_daemon_wait_exit (fx.env.daemon, ASTRA_TEST_TIMEOUT_MS));
+	g_clear_pointer (&fx.env.daemon, astra_test_daemon_free);
 	ck_assert_uint_lt (flood.n_received, g_hash_table_size (flood.accepted));
 
 	start_daemon (NULL, NULL);
