@@ -201,6 +201,23 @@ START_TEST (test_order_per_alert_key)
 }
 END_TEST
 
+/* deliveries reuse their connections: a new TCP connection per delivery would cost more than the delivery */
+START_TEST (test_connections_are_reused)
+{
+	start_daemon (NULL, NULL);
+	for (guint i = 0; i < 10; i++) {
+		g_autoptr(GString) batch = g_string_new ("[");
+		for (guint j = 0; j < 20; j++)
+			g_string_append_printf (batch, "%s%s", j > 0 ? "," : "", ASTRA_TEST_DOCS_EVENT);
+		g_string_append_c (batch, ']');
+		g_free (post (batch->str));
+	}
+	ck_assert (astra_test_receiver_wait (fx.env.receiver, 200, ASTRA_TEST_TIMEOUT_MS));
+	/* at most one connection per attempt in flight (16), however many deliveries */
+	ck_assert_uint_le (astra_test_receiver_get_n_connections (fx.env.receiver), 16);
+}
+END_TEST
+
 /* a receiver that hangs holds up its own webhook only */
 START_TEST (test_slow_receiver_does_not_delay_another)
 {
@@ -456,6 +473,7 @@ main (void)
 	tcase_add_test (tc, test_order_per_alert_key);
 	tcase_add_test (tc, test_slow_receiver_does_not_delay_another);
 	tcase_add_test (tc, test_connection_dropped_then_delivered);
+	tcase_add_test (tc, test_connections_are_reused);
 	tcase_add_test (tc, test_metrics_after_deliveries);
 	tcase_add_test (tc, test_sigkill_during_flood_loses_nothing);
 	suite_add_tcase (s, tc);

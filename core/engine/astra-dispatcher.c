@@ -12,14 +12,9 @@ struct _AstraDispatcher {
 	GObject parent_instance;
 	SoupSession *session;
 	GHashTable *in_flight; /* GTask -> GCancellable */
+	GCancellable *watched; /* the callers' cancellable, cancelling every attempt */
+	gulong watched_id;
 };
-
-enum {
-	SIGNAL_ATTEMPT_FINISHED,
-	SIGNAL_LAST,
-};
-
-static guint signals[SIGNAL_LAST];
 
 G_DEFINE_FINAL_TYPE (AstraDispatcher, astra_dispatcher, G_TYPE_OBJECT)
 
@@ -52,8 +47,6 @@ typedef struct {
 	AstraAttempt *attempt;
 	SoupMessage *msg;
 	GCancellable *cancellable;
-	GCancellable *caller_cancellable;
-	gulong caller_cancel_id;
 	GSource *timeout_source;
 	gboolean timed_out;
 	GInputStream *stream;
@@ -64,9 +57,6 @@ typedef struct {
 static void
 astra_attempt_data_free (AstraAttemptData *data)
 {
-	if (data->caller_cancel_id != 0)
-		g_cancellable_disconnect (data->caller_cancellable, data->caller_cancel_id);
-	g_clear_object (&data->caller_cancellable);
 	if (data->timeout_source != NULL) {
 		g_source_destroy (data->timeout_source);
 		g_source_unref (data->timeout_source);
@@ -122,8 +112,6 @@ astra_dispatcher_complete (GTask *task)
 	data->attempt->latency_us = g_get_monotonic_time () - data->started_mono;
 	astra_dispatcher_log_attempt (data->webhook, data->event, data->attempt);
 	g_hash_table_remove (self->in_flight, task);
-	g_signal_emit (self, signals[SIGNAL_ATTEMPT_FINISHED], 0,
-		       data->webhook, data->event, data->attempt);
 	g_task_return_pointer (task, astra_attempt_copy (data->attempt), (GDestroyNotify) astra_attempt_free);
 }
 
@@ -186,6 +174,8 @@ astra_dispatcher_send_cb (GObject *source, GAsyncResult *result, gpointer user_d
 	g_autoptr(GTask) task = G_TASK (user_data);
 	AstraAttemptData *data = g_task_get_task_data (task);
 	g_autoptr(GError) error_local = NULL;
+	SoupMessageHeaders *headers;
+	gsize want = ASTRA_DISPATCHER_MAX_RESPONSE_BODY;
 
 	data->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error_local);
 	if (data->stream == NULL) {
@@ -202,9 +192,16 @@ astra_dispatcher_send_cb (GObject *source, GAsyncResult *result, gpointer user_d
 		return;
 	}
 	data->attempt->status = soup_message_get_status (data->msg);
-	data->buf = g_malloc (ASTRA_DISPATCHER_MAX_RESPONSE_BODY);
-	g_input_stream_read_all_async (data->stream, data->buf, ASTRA_DISPATCHER_MAX_RESPONSE_BODY,
-				       G_PRIORITY_DEFAULT, data->cancellable,
+	/* most receivers answer a few bytes with a Content-Length: a buffer of that size, plus one byte
+	 * so the read reaches the body's end (libsoup keeps the connection only for a body read to its
+	 * end; that last read costs no syscall) */
+	headers = soup_message_get_response_headers (data->msg);
+	if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH) {
+		goffset length = soup_message_headers_get_content_length (headers);
+		want = (gsize) CLAMP (length + 1, 1, ASTRA_DISPATCHER_MAX_RESPONSE_BODY);
+	}
+	data->buf = g_malloc (MAX (want, 1));
+	g_input_stream_read_all_async (data->stream, data->buf, want, G_PRIORITY_DEFAULT, data->cancellable,
 				       astra_dispatcher_read_cb, g_steal_pointer (&task));
 }
 
@@ -220,9 +217,9 @@ astra_dispatcher_timeout_cb (gpointer user_data)
 }
 
 static void
-astra_dispatcher_caller_cancelled_cb (GCancellable *caller, gpointer user_data)
+astra_dispatcher_watched_cancelled_cb (GCancellable *caller, gpointer user_data)
 {
-	g_cancellable_cancel (G_CANCELLABLE (user_data));
+	astra_dispatcher_cancel_all (ASTRA_DISPATCHER (user_data));
 }
 
 static void
@@ -319,12 +316,17 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 	if (body != NULL)
 		soup_message_set_request_body_from_bytes (data->msg, astra_request_get_content_type (request), body);
 
-	if (cancellable != NULL) {
-		data->caller_cancellable = g_object_ref (cancellable);
-		data->caller_cancel_id = g_cancellable_connect (cancellable,
-								G_CALLBACK (astra_dispatcher_caller_cancelled_cb),
-								g_object_ref (data->cancellable), g_object_unref);
+	/* callers share one cancellable for all their attempts (the deliverer's shutdown): watch it
+	 * once, not once per attempt, which cost a closure and two locks per delivery */
+	if (cancellable != NULL && cancellable != self->watched) {
+		if (self->watched != NULL)
+			g_cancellable_disconnect (self->watched, self->watched_id);
+		g_set_object (&self->watched, cancellable);
+		self->watched_id = g_cancellable_connect (cancellable, G_CALLBACK (astra_dispatcher_watched_cancelled_cb),
+							  self, NULL);
 	}
+	if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
+		g_cancellable_cancel (data->cancellable);
 	/* not _seconds(): GLib may fire those up to 250 ms early, a quarter of "timeout = 1" */
 	data->timeout_source = g_timeout_source_new (astra_webhook_get_timeout (webhook) * 1000);
 	g_source_set_callback (data->timeout_source, astra_dispatcher_timeout_cb, data, NULL);
@@ -363,6 +365,10 @@ astra_dispatcher_dispose (GObject *object)
 {
 	AstraDispatcher *self = ASTRA_DISPATCHER (object);
 
+	if (self->watched != NULL) {
+		g_cancellable_disconnect (self->watched, self->watched_id);
+		g_clear_object (&self->watched);
+	}
 	if (self->session != NULL)
 		soup_session_abort (self->session);
 	g_clear_object (&self->session);
@@ -386,11 +392,6 @@ astra_dispatcher_class_init (AstraDispatcherClass *klass)
 	object_class->dispose = astra_dispatcher_dispose;
 	object_class->finalize = astra_dispatcher_finalize;
 
-	/* (webhook, event, attempt): the seam for history, metrics and D-Bus */
-	signals[SIGNAL_ATTEMPT_FINISHED] =
-	    g_signal_new ("attempt-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-			  0, NULL, NULL, NULL, G_TYPE_NONE, 3,
-			  ASTRA_TYPE_WEBHOOK, ASTRA_TYPE_EVENT, ASTRA_TYPE_ATTEMPT | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void

@@ -39,7 +39,7 @@ G_DECLARE_FINAL_TYPE (AstraDispatcher, astra_dispatcher, ASTRA, DISPATCHER, GObj
 AstraDispatcher *astra_dispatcher_new (void);
 
 /* renders, signs, sends and classifies one attempt; the result is never NULL
- * (errors become an outcome), and is also emitted as ::attempt-finished */
+ * (errors become an outcome) */
 void astra_dispatcher_attempt_async (AstraDispatcher *self,
 				     AstraWebhook *webhook,
 				     AstraEvent *event,
