@@ -22,8 +22,9 @@ BUILD_PACKAGES=(
 	libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libssl-dev libsqlite3-dev check
 )
 # the tests verify signatures with the AstraNetmon docs' Python and Node snippets,
-# list exported symbols with nm, and build an out-of-tree plugin
-TEST_PACKAGES=(python3 nodejs binutils)
+# list exported symbols with nm, build an out-of-tree plugin, and run private D-Bus
+# buses (dbus-daemon, dbus-run-session) with `gdbus call` as an outside client
+TEST_PACKAGES=(python3 nodejs binutils dbus-daemon libglib2.0-bin)
 RUN_PACKAGES=(curl)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
