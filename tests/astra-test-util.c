@@ -569,8 +569,13 @@ astra_test_daemon_spawn (const char *binary, const char *config_path, const char
 	if (self->log_path != NULL)
 		g_subprocess_launcher_set_stderr_file_path (launcher, self->log_path);
 	g_subprocess_launcher_set_child_setup (launcher, astra_test_child_setup, NULL, NULL);
-	/* the daemon's own messages only: no debug from GLib unless a test asks */
-	g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
+	/* the daemon's own messages only: no debug from GLib unless a test asks
+	 * (ASTRA_TEST_DAEMON_MESSAGES_DEBUG becomes the daemon's G_MESSAGES_DEBUG) */
+	if (g_getenv ("ASTRA_TEST_DAEMON_MESSAGES_DEBUG") != NULL)
+		g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG",
+					      g_getenv ("ASTRA_TEST_DAEMON_MESSAGES_DEBUG"), TRUE);
+	else
+		g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
 	astra_test_launcher_setenv (launcher, extra_env);
 	self->subprocess =
 	    g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);

@@ -464,6 +464,9 @@ main (void)
 	Suite *s = suite_create ("delivery");
 	TCase *tc = tcase_create ("delivery");
 
+	/* the daemon logs a delivery at info level: these cases wait for those lines */
+	g_setenv ("ASTRA_TEST_DAEMON_MESSAGES_DEBUG", "astra-engine", TRUE);
+
 	tcase_add_checked_fixture (tc, fixture_setup, fixture_teardown);
 	tcase_set_timeout (tc, 120);
 	tcase_add_test (tc, test_fails_then_succeeds);

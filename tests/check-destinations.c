@@ -288,6 +288,9 @@ main (void)
 	Suite *s = suite_create ("destinations");
 	TCase *tc = tcase_create ("destinations");
 
+	/* the daemon logs a delivery at info level: these cases wait for those lines */
+	g_setenv ("ASTRA_TEST_DAEMON_MESSAGES_DEBUG", "astra-engine", TRUE);
+
 	tcase_add_checked_fixture (tc, setup, teardown);
 	tcase_set_timeout (tc, 60);
 	tcase_add_test (tc, test_every_event_to_every_destination);

@@ -22,6 +22,8 @@ struct _AstraClock {
 	GPtrArray *heap; /* AstraTimer, a binary min-heap on (deadline, seq) */
 	guint64 next_seq;
 	GSource *source; /* real clocks: one source, ready at the earliest deadline */
+	gint64 armed;    /* the wall-clock deadline the source is set for, G_MAXINT64 if none */
+	gboolean running; /* inside run_due: dispatch rearms once when it is done */
 };
 
 G_DEFINE_FINAL_TYPE (AstraClock, astra_clock, G_TYPE_OBJECT)
@@ -106,15 +108,30 @@ astra_clock_rearm (AstraClock *self)
 	AstraTimer *first;
 	gint64 wait;
 
-	if (self->source == NULL)
+	gint64 deadline;
+	gint64 now;
+
+	/* every g_source_set_ready_time() wakes the main context up (an eventfd write), and
+	 * deliveries schedule due-now timers by the thousand: only touch the source when what
+	 * it waits for changes */
+	if (self->source == NULL || self->running)
 		return;
 	first = astra_clock_peek (self);
+	deadline = first != NULL ? first->deadline : G_MAXINT64;
+	if (deadline == self->armed)
+		return;
 	if (first == NULL) {
+		self->armed = G_MAXINT64;
 		g_source_set_ready_time (self->source, -1);
 		return;
 	}
+	now = g_get_real_time ();
+	/* already due, and the source already fires on the next iteration */
+	if (deadline <= now && self->armed <= now)
+		return;
+	self->armed = deadline;
 	/* the deadline is wall-clock time; the source sleeps on the monotonic clock */
-	wait = MAX (first->deadline - g_get_real_time (), 0);
+	wait = MAX (deadline - now, 0);
 	g_source_set_ready_time (self->source, g_get_monotonic_time () + wait);
 }
 
@@ -137,7 +154,9 @@ astra_clock_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
 	AstraClock *self = ASTRA_CLOCK (user_data);
 
+	self->running = TRUE;
 	astra_clock_run_due (self, g_get_real_time ());
+	self->running = FALSE;
 	astra_clock_rearm (self);
 	return G_SOURCE_CONTINUE;
 }
@@ -172,6 +191,7 @@ static void
 astra_clock_init (AstraClock *self)
 {
 	self->heap = g_ptr_array_new ();
+	self->armed = G_MAXINT64;
 }
 
 AstraClock *

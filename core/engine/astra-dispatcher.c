@@ -74,14 +74,21 @@ astra_attempt_data_free (AstraAttemptData *data)
 static void
 astra_dispatcher_log_attempt (AstraWebhook *webhook, AstraEvent *event, const AstraAttempt *attempt)
 {
-	g_autofree char *status = attempt->status > 0 ? g_strdup_printf ("HTTP %u", attempt->status)
-						      : g_strdup ("no response");
-	g_autofree char *status_str = g_strdup_printf ("%u", attempt->status);
-	g_autofree char *latency_str = g_strdup_printf ("%" G_GINT64_FORMAT, attempt->latency_us);
-	GLogLevelFlags level = attempt->outcome == ASTRA_OUTCOME_DELIVERED ? G_LOG_LEVEL_MESSAGE
+	g_autofree char *status = NULL;
+	g_autofree char *status_str = NULL;
+	g_autofree char *latency_str = NULL;
+	/* a success is routine: it is in the delivery history and /metrics, and a line per
+	 * delivery would cost a write(2) each under load; --verbose shows them */
+	GLogLevelFlags level = attempt->outcome == ASTRA_OUTCOME_DELIVERED ? G_LOG_LEVEL_INFO
 									 : G_LOG_LEVEL_WARNING;
 	g_autofree char *message = NULL;
 
+	if (level == G_LOG_LEVEL_INFO && g_log_writer_default_would_drop (level, G_LOG_DOMAIN))
+		return;
+
+	status = attempt->status > 0 ? g_strdup_printf ("HTTP %u", attempt->status) : g_strdup ("no response");
+	status_str = g_strdup_printf ("%u", attempt->status);
+	latency_str = g_strdup_printf ("%" G_GINT64_FORMAT, attempt->latency_us);
 	/* the webhook's name identifies it: its URL, secret and signature never reach a log */
 	message = g_strdup_printf ("webhook %s: %s %s %s (%s, %.1f ms, attempt %u)%s%s",
 				   astra_webhook_get_name (webhook),
