@@ -215,6 +215,11 @@ START_TEST (test_states)
 	ck_assert_int_eq (ASTRA_DELIVERY_STATE_DELIVERED, 1);
 	ck_assert_int_eq (ASTRA_DELIVERY_STATE_DEAD, 2);
 	ck_assert_int_eq (ASTRA_DELIVERY_STATE_SKIPPED, 3);
+	ck_assert_int_eq (ASTRA_DELIVERY_STATE_SILENCED, 4);
+	ck_assert_int_eq (ASTRA_DELIVERY_STATE_LAST, 5);
+	ck_assert_str_eq (astra_delivery_state_to_string (ASTRA_DELIVERY_STATE_SILENCED), "silenced");
+	ck_assert (astra_delivery_state_from_string ("silenced", &state));
+	ck_assert_int_eq (state, ASTRA_DELIVERY_STATE_SILENCED);
 	ck_assert_str_eq (astra_delivery_state_to_string (ASTRA_DELIVERY_STATE_LAST), "unknown");
 	ck_assert (!astra_delivery_state_from_string ("gone", NULL));
 	ck_assert (!astra_delivery_state_from_string (NULL, NULL));
@@ -798,7 +803,8 @@ START_TEST (test_history)
 		for (guint i = 0; i < a->len; i++)
 			ck_assert_str_eq (((AstraDelivery *) g_ptr_array_index (a, i))->webhook, "a");
 	}
-	for (guint s = 0; s < ASTRA_DELIVERY_STATE_LAST; s++) {
+	/* every state with attempts; test_silenced lists silenced ones */
+	for (guint s = 0; s < ASTRA_DELIVERY_STATE_SILENCED; s++) {
 		g_autoptr(GPtrArray) a = list (&f, "a", (int) s, 0, 100);
 		g_autoptr(GPtrArray) any = list (&f, NULL, (int) s, 0, 100);
 
@@ -835,6 +841,148 @@ START_TEST (test_history)
 		ck_assert_uint_eq (zero->len, 0);
 	}
 	ck_assert_uint_eq (count (&f, "nobody", ASTRA_DELIVERY_STATE_PENDING), 0);
+	ck_assert_uint_eq (count (&f, NULL, ASTRA_DELIVERY_STATE_SILENCED), 0);
+	fixture_close (&f);
+}
+END_TEST
+
+static void
+add_silenced (
+    Fixture *f, AstraEvent *event, const char *const *webhooks, const char *silence_id, gint64 now_us)
+{
+	g_autoptr(GError) error = NULL;
+
+	ck_assert (astra_outbox_add_silenced (f->outbox, event, webhooks, silence_id, now_us, &error));
+	astra_assert_no_error (error);
+}
+
+START_TEST (test_silenced)
+{
+	Fixture f = { 0 };
+	g_autoptr(AstraEvent) event = event_new ("alert.triggered", 1);
+	g_autoptr(AstraEvent) event2 = event_new ("agent.status_changed", 2);
+	g_autoptr(AstraEvent) nobody = event_new ("agent.registered", 3);
+	g_autoptr(GPtrArray) silenced = NULL;
+	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) names = NULL;
+	const char *webhooks[] = { "ops", "chat", NULL };
+	const char *no_webhooks[] = { NULL };
+	gint64 pending;
+
+	fixture_open (&f, ":memory:");
+	pending = add_one (&f, 9, "ops", T0);
+	ck_assert (astra_state_db_flush (f.db, &error));
+	add_silenced (&f, event, webhooks, "sil_01KCQ7Z5R8M2X4J6N9P3T0V1WY", T0 + S);
+	/* in the batched transaction, but nothing to send: no flush needed before an attempt */
+	ck_assert_uint_ne (astra_state_db_get_transaction (f.db), 0);
+	ck_assert (!astra_outbox_has_uncommitted_adds (f.outbox));
+	add_silenced (&f, event2, (const char *[]) { "ops", NULL }, "sil_other", T0 + 2 * S);
+	/* no webhooks: nothing stored */
+	add_silenced (&f, nobody, no_webhooks, "sil_other", T0);
+	add_silenced (&f, nobody, NULL, "sil_other", T0);
+	ck_assert (!event_stored (&f, "evt_000003"));
+	/* the event is stored once, as for a delivery */
+	ck_assert (event_stored (&f, "evt_000001"));
+	ck_assert_int_eq (sql_int (f.db, "SELECT COUNT(*) FROM outbox_events"), 3);
+
+	/* in the history with their state and reason */
+	silenced = list (&f, NULL, ASTRA_DELIVERY_STATE_SILENCED, 0, 100);
+	ck_assert_uint_eq (silenced->len, 3);
+	assert_newest_first (silenced);
+	{
+		AstraDelivery *d = g_ptr_array_index (silenced, 0);
+
+		ck_assert_str_eq (d->event_id, "evt_000002");
+		ck_assert_str_eq (d->event_type, "agent.status_changed");
+		ck_assert_str_eq (d->webhook, "ops");
+		ck_assert_str_eq (d->last_reason, "silenced by sil_other");
+	}
+	for (guint i = 1; i < 3; i++) {
+		AstraDelivery *d = g_ptr_array_index (silenced, i);
+		g_autoptr(GPtrArray) records = astra_outbox_list_attempts (f.outbox, d->id, &error);
+
+		ck_assert_str_eq (d->event_id, "evt_000001");
+		ck_assert_str_eq (d->event_type, "alert.triggered");
+		ck_assert_str_eq (d->webhook, webhooks[2 - i]);
+		ck_assert_str_eq (d->order_key, "evt_000001");
+		ck_assert_int_eq (d->state, ASTRA_DELIVERY_STATE_SILENCED);
+		ck_assert_uint_eq (d->attempts, 0);
+		ck_assert_int_eq (d->created_us, T0 + S);
+		ck_assert_int_eq (d->updated_us, T0 + S);
+		ck_assert_uint_eq (d->last_status, 0);
+		ck_assert_str_eq (d->last_reason, "silenced by sil_01KCQ7Z5R8M2X4J6N9P3T0V1WY");
+		ck_assert_ptr_null (d->last_response);
+		ck_assert_uint_eq (records->len, 0);
+	}
+	all = list (&f, "ops", -1, 0, 100);
+	ck_assert_uint_eq (all->len, 3);
+	assert_newest_first (all);
+	ck_assert_uint_eq (count (&f, "ops", ASTRA_DELIVERY_STATE_SILENCED), 2);
+	ck_assert_uint_eq (count (&f, NULL, ASTRA_DELIVERY_STATE_SILENCED), 3);
+
+	/* recovery never picks them up */
+	{
+		g_autoptr(GPtrArray) queue = load_pending (&f, "ops", 0, 100);
+		g_autoptr(GPtrArray) chat = load_pending (&f, "chat", 0, 100);
+
+		ck_assert_uint_eq (queue->len, 1);
+		ck_assert_int_eq (((AstraDelivery *) g_ptr_array_index (queue, 0))->id, pending);
+		ck_assert_uint_eq (chat->len, 0);
+	}
+	names = astra_outbox_list_pending_webhooks (f.outbox, &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (g_strv_length (names), 1);
+	ck_assert_str_eq (names[0], "ops");
+	ck_assert_uint_eq (count (&f, "chat", ASTRA_DELIVERY_STATE_PENDING), 0);
+	ck_assert_int_eq (astra_outbox_oldest_pending (f.outbox, NULL, &error), T0);
+
+	/* an admin may send one after all */
+	{
+		AstraDelivery *d = g_ptr_array_index (silenced, 1);
+		g_autoptr(AstraDelivery) again = NULL;
+		g_autoptr(GPtrArray) chat = NULL;
+
+		ck_assert (astra_outbox_redeliver (f.outbox, d->id, T0 + 10 * S, &error));
+		again = lookup (&f, d->id);
+		ck_assert_int_eq (again->state, ASTRA_DELIVERY_STATE_PENDING);
+		ck_assert_str_eq (again->last_reason,
+				  "redelivered by request; was: silenced by sil_01KCQ7Z5R8M2X4J6N9P3T0V1WY");
+		chat = load_pending (&f, "chat", 0, 100);
+		ck_assert_uint_eq (chat->len, 1);
+		ck_assert_uint_eq (count (&f, NULL, ASTRA_DELIVERY_STATE_SILENCED), 2);
+	}
+	fixture_close (&f);
+}
+END_TEST
+
+START_TEST (test_prune_silenced)
+{
+	Fixture f = { 0 };
+	g_autoptr(AstraEvent) old = event_new ("alert.triggered", 1);
+	g_autoptr(AstraEvent) recent = event_new ("alert.triggered", 2);
+	const char *ops[] = { "ops", NULL };
+	gint64 pending;
+
+	fixture_open (&f, ":memory:");
+	pending = add_one (&f, 3, "ops", T0);
+	add_silenced (&f, old, ops, "sil_a", T0 + 10 * S);
+	add_silenced (&f, recent, ops, "sil_a", T0 + 100 * S);
+	/* by age, like delivered ones, and the event with them */
+	ck_assert_uint_eq (prune (&f, T0 + 50 * S, 0, 100), 1);
+	ck_assert (!event_stored (&f, "evt_000001"));
+	ck_assert (event_stored (&f, "evt_000002"));
+	ck_assert_uint_eq (count (&f, NULL, ASTRA_DELIVERY_STATE_SILENCED), 1);
+	/* by count, like delivered ones: only the newest delivery stays; never a pending one */
+	ck_assert_uint_eq (prune (&f, 0, 1, 100), 0);
+	add_silenced (&f, old, ops, "sil_b", T0 + 200 * S);
+	ck_assert_uint_eq (prune (&f, 0, 1, 100), 1);
+	ck_assert (!event_stored (&f, "evt_000002"));
+	ck_assert_uint_eq (count (&f, NULL, ASTRA_DELIVERY_STATE_SILENCED), 1);
+	{
+		g_autoptr(AstraDelivery) d = lookup (&f, pending);
+		ck_assert_int_eq (d->state, ASTRA_DELIVERY_STATE_PENDING);
+	}
 	fixture_close (&f);
 }
 END_TEST
@@ -1361,6 +1509,8 @@ main (void)
 	tcase_add_test (tc, test_excerpt);
 	tcase_add_test (tc, test_redeliver);
 	tcase_add_test (tc, test_history);
+	tcase_add_test (tc, test_silenced);
+	tcase_add_test (tc, test_prune_silenced);
 	tcase_add_test (tc, test_oldest_pending);
 	tcase_add_test (tc, test_prune_age);
 	tcase_add_test (tc, test_prune_count);

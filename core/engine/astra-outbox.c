@@ -28,6 +28,7 @@ static const char *const astra_delivery_states[] = {
 	[ASTRA_DELIVERY_STATE_DELIVERED] = "delivered",
 	[ASTRA_DELIVERY_STATE_DEAD] = "dead",
 	[ASTRA_DELIVERY_STATE_SKIPPED] = "skipped",
+	[ASTRA_DELIVERY_STATE_SILENCED] = "silenced",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (astra_delivery_states) == ASTRA_DELIVERY_STATE_LAST);
 
@@ -144,7 +145,7 @@ astra_attempt_record_free (AstraAttemptRecord *record)
  *
  * Gets the name of a delivery state, as logs, the CLI and D-Bus show it.
  *
- * Returns: `pending`, `delivered`, `dead` or `skipped`; `unknown` otherwise
+ * Returns: `pending`, `delivered`, `dead`, `skipped` or `silenced`; `unknown` otherwise
  *
  * Since: 1.0
  */
@@ -361,6 +362,35 @@ astra_outbox_delivery_new (
 	return delivery;
 }
 
+/* stores the event's body unless its id is stored already */
+static gboolean
+astra_outbox_insert_event (AstraOutbox *self, AstraEvent *event, gint64 now_us, GError **error)
+{
+	const char *event_id = astra_event_get_id (event);
+	const char *body_data;
+	gsize body_len = 0;
+	sqlite3_stmt *stmt;
+
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "INSERT OR IGNORE INTO outbox_events (id, type, timestamp, created_us, body) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	    error);
+	if (stmt == NULL)
+		return FALSE;
+	body_data = g_bytes_get_data (astra_event_get_body (event), &body_len);
+	sqlite3_bind_text (stmt, 1, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text (stmt, 2, astra_event_get_type_name (event), -1, SQLITE_STATIC);
+	sqlite3_bind_int64 (stmt, 3, astra_event_get_timestamp (event));
+	sqlite3_bind_int64 (stmt, 4, now_us);
+	sqlite3_bind_blob64 (stmt, 5, body_data != NULL ? body_data : "", body_len, SQLITE_STATIC);
+	if (!astra_outbox_step_done (self, stmt, error)) {
+		g_prefix_error (error, "outbox: event %s: ", event_id);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * astra_outbox_add:
  * @self: a #AstraOutbox
@@ -392,8 +422,6 @@ astra_outbox_add (AstraOutbox *self,
 	sqlite3 *handle;
 	sqlite3_stmt *stmt;
 	const char *event_id;
-	const char *body_data;
-	gsize body_len = 0;
 	guint out_len = out != NULL ? out->len : 0;
 
 	g_return_val_if_fail (ASTRA_IS_OUTBOX (self), FALSE);
@@ -408,24 +436,8 @@ astra_outbox_add (AstraOutbox *self,
 	handle = astra_state_db_get_handle (self->db);
 	astra_state_db_begin (self->db);
 	self->add_transaction = astra_state_db_get_transaction (self->db);
-
-	stmt = astra_state_db_prepare (
-	    self->db,
-	    "INSERT OR IGNORE INTO outbox_events (id, type, timestamp, created_us, body) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	    error);
-	if (stmt == NULL)
+	if (!astra_outbox_insert_event (self, event, now_us, error))
 		return FALSE;
-	body_data = g_bytes_get_data (astra_event_get_body (event), &body_len);
-	sqlite3_bind_text (stmt, 1, event_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text (stmt, 2, astra_event_get_type_name (event), -1, SQLITE_STATIC);
-	sqlite3_bind_int64 (stmt, 3, astra_event_get_timestamp (event));
-	sqlite3_bind_int64 (stmt, 4, now_us);
-	sqlite3_bind_blob64 (stmt, 5, body_data != NULL ? body_data : "", body_len, SQLITE_STATIC);
-	if (!astra_outbox_step_done (self, stmt, error)) {
-		g_prefix_error (error, "outbox: event %s: ", event_id);
-		return FALSE;
-	}
 
 	stmt = astra_state_db_prepare (
 	    self->db,
@@ -454,6 +466,78 @@ astra_outbox_add (AstraOutbox *self,
 			g_ptr_array_add (out,
 					 astra_outbox_delivery_new (sqlite3_last_insert_rowid (handle), event,
 								    webhooks[i], order_key, now_us));
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * astra_outbox_add_silenced:
+ * @self: a #AstraOutbox
+ * @event: the event a silence held back
+ * @webhooks: (array zero-terminated=1) (nullable): the webhooks that would have got it
+ * @silence_id: the silence's id
+ * @now_us: the time, unix microseconds: creation and update time of the deliveries
+ * @error: return location for a #GError
+ *
+ * Records that a silence held an event back from @webhooks: the event's
+ * body once (as astra_outbox_add() stores it) and one delivery per webhook
+ * in the state %ASTRA_DELIVERY_STATE_SILENCED, with no attempt and the last
+ * reason "silenced by @silence_id". Such deliveries are history only: they
+ * are never pending, so neither recovery nor astra_outbox_load_pending()
+ * sees them, and pruning treats them like delivered ones. An admin can
+ * still send one with astra_outbox_redeliver(). Nothing is stored without
+ * webhooks.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+astra_outbox_add_silenced (AstraOutbox *self,
+			   AstraEvent *event,
+			   const char *const *webhooks,
+			   const char *silence_id,
+			   gint64 now_us,
+			   GError **error)
+{
+	g_autofree char *reason = NULL;
+	sqlite3_stmt *stmt;
+	const char *event_id;
+
+	g_return_val_if_fail (ASTRA_IS_OUTBOX (self), FALSE);
+	g_return_val_if_fail (ASTRA_IS_EVENT (event), FALSE);
+	g_return_val_if_fail (silence_id != NULL, FALSE);
+	g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+	if (webhooks == NULL || webhooks[0] == NULL)
+		return TRUE;
+	event_id = astra_event_get_id (event);
+	/* nothing will be sent: no need for the flush before sending astra_outbox_add() asks for */
+	astra_state_db_begin (self->db);
+	if (!astra_outbox_insert_event (self, event, now_us, error))
+		return FALSE;
+
+	stmt = astra_state_db_prepare (
+	    self->db,
+	    "INSERT INTO outbox_deliveries (event_id, webhook, order_key, state, attempts, "
+	    "created_us, next_attempt_us, updated_us, last_status, last_latency_us, last_reason) "
+	    "VALUES (?1, ?2, ?1, ?3, 0, ?4, ?4, ?4, 0, 0, ?5)",
+	    error);
+	if (stmt == NULL)
+		return FALSE;
+	reason = g_strdup_printf ("silenced by %s", silence_id);
+	sqlite3_bind_text (stmt, 1, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int (stmt, 3, (int) ASTRA_DELIVERY_STATE_SILENCED);
+	sqlite3_bind_int64 (stmt, 4, now_us);
+	sqlite3_bind_text (stmt, 5, reason, -1, SQLITE_STATIC);
+	for (guint i = 0; webhooks[i] != NULL; i++) {
+		sqlite3_bind_text (stmt, 2, webhooks[i], -1, SQLITE_STATIC);
+		if (!astra_outbox_step_done (self, stmt, error)) {
+			g_prefix_error (error, "outbox: event %s for %s: ", event_id, webhooks[i]);
+			if (i == 0)
+				astra_outbox_delete_orphan_event (self, event_id, NULL);
+			return FALSE;
 		}
 	}
 	return TRUE;
@@ -555,9 +639,10 @@ astra_outbox_record_attempt (AstraOutbox *self,
  * @now_us: the time, unix microseconds
  * @error: return location for a #GError
  *
- * Makes a delivery pending again and due at @now_us, whatever its state;
- * its attempts and their history are kept, and its last reason says it was
- * redelivered and what the reason was before.
+ * Makes a delivery pending again and due at @now_us, whatever its state
+ * (a silenced one is then sent after all); its attempts and their history
+ * are kept, and its last reason says it was redelivered and what the reason
+ * was before.
  *
  * Returns: %TRUE on success; %ASTRA_ERROR_NOT_FOUND if there is no such delivery
  *
@@ -1173,8 +1258,8 @@ astra_outbox_delete_victim (AstraOutbox *self, const AstraOutboxVictim *victim, 
  * @n_pruned: (out) (optional): how many deliveries were removed
  * @error: return location for a #GError
  *
- * Removes one batch of old history, oldest first: delivered and skipped
- * deliveries last updated before @older_than_us or before the creation of
+ * Removes one batch of old history, oldest first: delivered, skipped and
+ * silenced deliveries last updated before @older_than_us or before the creation of
  * the @keep_count-th newest delivery; dead letters by age only; never a
  * pending delivery. Their attempts go with them, and so do events no
  * delivery refers to any more. Every candidate is found by an index range
@@ -1213,6 +1298,9 @@ astra_outbox_prune (AstraOutbox *self,
 					   victims, error))
 		return FALSE;
 	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_SKIPPED, finished_before_us, max_rows,
+					   victims, error))
+		return FALSE;
+	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_SILENCED, finished_before_us, max_rows,
 					   victims, error))
 		return FALSE;
 	if (!astra_outbox_collect_victims (self, ASTRA_DELIVERY_STATE_DEAD, older_than_us, max_rows, victims,

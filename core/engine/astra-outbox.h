@@ -30,7 +30,9 @@ G_BEGIN_DECLS
  *   outbox_deliveries  id INTEGER PRIMARY KEY AUTOINCREMENT (never reused,
  *                      so id order is creation order), event_id, webhook,
  *                      order_key, state (AstraDeliveryState: the values are
- *                      on disk, never renumber them), attempts, created_us,
+ *                      on disk, never renumber them; new states are appended,
+ *                      which needs no migration: a daemon that predates a
+ *                      state reads it as dead), attempts, created_us,
  *                      next_attempt_us, updated_us, last_status,
  *                      last_latency_us, last_reason, last_response BLOB
  *   outbox_attempts    (delivery_id, attempt) PRIMARY KEY, started_us,
@@ -62,6 +64,7 @@ typedef enum {
 	ASTRA_DELIVERY_STATE_DELIVERED, /* the receiver acknowledged it */
 	ASTRA_DELIVERY_STATE_DEAD,      /* failed for good, or out of attempts or age: see last_reason */
 	ASTRA_DELIVERY_STATE_SKIPPED,   /* the plugin declined the event */
+	ASTRA_DELIVERY_STATE_SILENCED,  /* held back by a silence, never attempted: see last_reason */
 	ASTRA_DELIVERY_STATE_LAST,
 } AstraDeliveryState;
 
@@ -131,6 +134,17 @@ AstraEvent *astra_outbox_load_event (AstraOutbox *self, const char *event_id, GE
  * A redelivered delivery keeps its id, so it may be below an after_id a reader has passed. */
 GPtrArray *astra_outbox_load_pending (
     AstraOutbox *self, const char *webhook, gint64 after_id, guint limit, GError **error);
+/* stores the event (once, as astra_outbox_add) and one delivery per webhook in the state
+ * silenced, made and updated at now_us, never attempted (no pending index entry: recovery and
+ * load_pending never see it), last_reason "silenced by SILENCE_ID"; for ListDeliveries. Pruned
+ * like delivered ones; astra_outbox_redeliver() sends it after all. No webhooks: nothing stored */
+gboolean astra_outbox_add_silenced (AstraOutbox *self,
+				    AstraEvent *event,
+				    const char *const *webhooks,
+				    const char *silence_id,
+				    gint64 now_us,
+				    GError **error);
+
 /* the names of the webhooks that have pending deliveries (restart recovery), sorted */
 GStrv astra_outbox_list_pending_webhooks (AstraOutbox *self, GError **error);
 
@@ -147,7 +161,7 @@ gboolean astra_outbox_record_attempt (AstraOutbox *self,
 				      gint64 next_attempt_us,
 				      const char *reason,
 				      GError **error);
-/* a dead (or delivered, or skipped) delivery becomes pending again, due now, its attempts count and
+/* a dead (or delivered, skipped or silenced) delivery becomes pending again, due now, its attempts count and
  * attempt rows kept; last_reason becomes "redelivered by request; was: <the last reason>". A pending
  * one just becomes due now. ASTRA_ERROR_NOT_FOUND if there is no such delivery. */
 gboolean astra_outbox_redeliver (AstraOutbox *self, gint64 delivery_id, gint64 now_us, GError **error);
@@ -169,7 +183,7 @@ gint64 astra_outbox_oldest_pending (AstraOutbox *self, const char *webhook, GErr
 
 /* retention, one batch per call (call again while *n_pruned == max_rows; max_rows 0 means
  * ASTRA_OUTBOX_MAX_LIMIT):
- * - delivered and skipped deliveries last updated before older_than_us, or before the creation of
+ * - delivered, skipped and silenced deliveries last updated before older_than_us, or before the creation of
  *   the keep_count-th newest delivery (by id, of any state; keep_count 0: no limit by count), so
  *   about the keep_count newest finished ones are kept;
  * - dead letters only by age (before older_than_us): they wait for an admin to redeliver them;

@@ -594,9 +594,19 @@ astra_condition_implies (const AstraCondition *a, const AstraCondition *b)
 
 /* ---- matchers ---- */
 
-static void
+/**
+ * astra_matcher_free:
+ * @matcher: (nullable): a matcher
+ *
+ * Frees a matcher and what it owns.
+ *
+ * Since: 1.0
+ */
+void
 astra_matcher_free (AstraMatcher *matcher)
 {
+	if (matcher == NULL)
+		return;
 	g_free (matcher->label);
 	g_free (matcher->value);
 	if (matcher->glob != NULL)
@@ -605,9 +615,18 @@ astra_matcher_free (AstraMatcher *matcher)
 	g_free (matcher);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AstraMatcher, astra_matcher_free)
-
-static char *
+/**
+ * astra_matcher_to_string:
+ * @matcher: a matcher
+ *
+ * Gets the normalised text of a matcher: no spaces around the operator, the
+ * values of a set sorted. It parses back to the same matcher.
+ *
+ * Returns: (transfer full): the text, e.g. "env={prod,staging}"
+ *
+ * Since: 1.0
+ */
+char *
 astra_matcher_to_string (const AstraMatcher *matcher)
 {
 	gboolean negated = matcher->op == ASTRA_MATCH_NOT_EQUAL || matcher->op == ASTRA_MATCH_NOT_GLOB ||
@@ -641,7 +660,20 @@ astra_matcher_glob_match (GPatternSpec *glob, const char *value)
 	return g_pattern_spec_match (glob, len, value, reversed);
 }
 
-static gboolean
+/**
+ * astra_matcher_accepts:
+ * @matcher: a matcher
+ * @value: the value of the matcher's label; "" for a label that is absent
+ *
+ * Whether a label value satisfies a matcher. Globs use #GPatternSpec (`*`
+ * and `?`), sets are exact values. Nothing is allocated for values up to
+ * the series store's default length bound (1 KiB).
+ *
+ * Returns: %TRUE if it does
+ *
+ * Since: 1.0
+ */
+gboolean
 astra_matcher_accepts (const AstraMatcher *matcher, const char *value)
 {
 	switch (matcher->op) {
@@ -740,7 +772,22 @@ astra_matcher_parse_set (const char *item, const char *set, GError **error)
 
 #define ASTRA_MATCHER_EXAMPLE "expected label=value, label!=value, label=glob* or label={a,b,c}"
 
-static AstraMatcher *
+/**
+ * astra_matcher_parse:
+ * @item: one matcher: `label=value`, `label!=value`, `label=glob*`,
+ *   `label!=glob*`, `label={a,b}` or `label!={a,b}`; spaces around the
+ *   label and the value are ignored
+ * @error: return location for a #GError
+ *
+ * Parses one label matcher, as a rule's `match =` lists them and as
+ * silences take them. The one parser of matchers in the project.
+ *
+ * Returns: (transfer full): the matcher; %NULL with
+ *   %ASTRA_ERROR_INVALID_CONFIG and a message quoting @item if it is not one
+ *
+ * Since: 1.0
+ */
+AstraMatcher *
 astra_matcher_parse (const char *item, GError **error)
 {
 	g_autoptr(AstraMatcher) matcher = g_new0 (AstraMatcher, 1);
@@ -816,6 +863,65 @@ astra_matcher_compare (gconstpointer a, gconstpointer b)
 	return strcmp (sa, sb);
 }
 
+/**
+ * astra_matchers_sort_and_check:
+ * @matchers: (element-type AstraMatcher): matchers that must all hold
+ * @consequence: what would follow from contradictory matchers, e.g. "the rule would match no series"
+ * @error: return location for a #GError
+ *
+ * Sorts matchers by label, then operator and text, and refuses a matcher
+ * listed twice (a typo) and a `label=a` with another matcher of the same
+ * label that refuses `a` (nothing could match both).
+ *
+ * Returns: %TRUE if the matchers are usable; %FALSE with
+ *   %ASTRA_ERROR_INVALID_CONFIG quoting the matchers at fault
+ *
+ * Since: 1.0
+ */
+gboolean
+astra_matchers_sort_and_check (GPtrArray *matchers, const char *consequence, GError **error)
+{
+	g_return_val_if_fail (matchers != NULL, FALSE);
+	g_return_val_if_fail (consequence != NULL, FALSE);
+
+	g_ptr_array_sort (matchers, astra_matcher_compare);
+
+	/* a repeated matcher is a typo; label=a with anything that refuses a matches nothing */
+	for (guint i = 0; i < matchers->len; i++) {
+		const AstraMatcher *m = g_ptr_array_index (matchers, i);
+		g_autofree char *text = astra_matcher_to_string (m);
+
+		for (guint j = i + 1; j < matchers->len; j++) {
+			const AstraMatcher *other = g_ptr_array_index (matchers, j);
+			g_autofree char *other_text = NULL;
+
+			if (strcmp (m->label, other->label) != 0)
+				break;
+			other_text = astra_matcher_to_string (other);
+			if (strcmp (text, other_text) == 0) {
+				g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
+					     "'%s' is listed twice", text);
+				return FALSE;
+			}
+		}
+		if (m->op != ASTRA_MATCH_EQUAL)
+			continue;
+		for (guint j = 0; j < matchers->len; j++) {
+			const AstraMatcher *other = g_ptr_array_index (matchers, j);
+			g_autofree char *other_text = NULL;
+
+			if (j == i || strcmp (m->label, other->label) != 0 ||
+			    astra_matcher_accepts (other, m->value))
+				continue;
+			other_text = astra_matcher_to_string (other);
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
+				     "'%s' and '%s' never both hold: %s", text, other_text, consequence);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* ---- the keys of a rule ---- */
 
 static gboolean
@@ -874,43 +980,7 @@ astra_rule_parse_match (AstraRuleParser *parser, const char *value, GError **err
 			return FALSE;
 		g_ptr_array_add (matchers, matcher);
 	}
-	g_ptr_array_sort (matchers, astra_matcher_compare);
-
-	/* a repeated matcher is a typo; label=a with anything that refuses a matches nothing */
-	for (guint i = 0; i < matchers->len; i++) {
-		const AstraMatcher *m = g_ptr_array_index (matchers, i);
-		g_autofree char *text = astra_matcher_to_string (m);
-
-		for (guint j = i + 1; j < matchers->len; j++) {
-			const AstraMatcher *other = g_ptr_array_index (matchers, j);
-			g_autofree char *other_text = NULL;
-
-			if (strcmp (m->label, other->label) != 0)
-				break;
-			other_text = astra_matcher_to_string (other);
-			if (strcmp (text, other_text) == 0) {
-				g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "'%s' is listed twice", text);
-				return FALSE;
-			}
-		}
-		if (m->op != ASTRA_MATCH_EQUAL)
-			continue;
-		for (guint j = 0; j < matchers->len; j++) {
-			const AstraMatcher *other = g_ptr_array_index (matchers, j);
-			g_autofree char *other_text = NULL;
-
-			if (j == i || strcmp (m->label, other->label) != 0 ||
-			    astra_matcher_accepts (other, m->value))
-				continue;
-			other_text = astra_matcher_to_string (other);
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-				     "'%s' and '%s' never both hold: the rule would match no series", text,
-				     other_text);
-			return FALSE;
-		}
-	}
-	return TRUE;
+	return astra_matchers_sort_and_check (matchers, "the rule would match no series", error);
 }
 
 static gboolean

@@ -78,6 +78,20 @@ typedef struct {
 	GStrv values;       /* IN, NOT_IN */
 } AstraMatcher;
 
+/* the one matcher parser of the project (rules' match = and silences): one matcher such as
+ * "agent_id=edge-*" or "env!={a,b}"; NULL with ASTRA_ERROR_INVALID_CONFIG quoting text */
+AstraMatcher *astra_matcher_parse (const char *text, GError **error);
+void astra_matcher_free (AstraMatcher *matcher);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AstraMatcher, astra_matcher_free)
+/* value is the label's value, "" for a label that is absent. Allocates nothing for values up to 1 KiB */
+gboolean astra_matcher_accepts (const AstraMatcher *matcher, const char *value);
+/* the normalised text ("env={prod,staging}"), which parses back to the same matcher */
+char *astra_matcher_to_string (const AstraMatcher *matcher);
+/* sorts (label, operator, text) and refuses a repeated matcher or contradictory ones (label=a
+ * with a matcher of that label refusing a): ASTRA_ERROR_INVALID_CONFIG "'a=x' and 'a=y' never
+ * both hold: CONSEQUENCE" */
+gboolean astra_matchers_sort_and_check (GPtrArray *matchers, const char *consequence, GError **error);
+
 typedef enum {
 	ASTRA_COMPARE_NONE, /* condition not set */
 	ASTRA_COMPARE_GT,
