@@ -848,7 +848,8 @@ astra_test_run_done_cb (gpointer user_data)
 static char *
 astra_test_bytes_to_string (GBytes *bytes)
 {
-	if (bytes == NULL)
+	/* an empty GBytes has no data pointer, and g_strndup (NULL, 0) is NULL, not "" */
+	if (bytes == NULL || g_bytes_get_size (bytes) == 0)
 		return g_strdup ("");
 	return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }

@@ -26,12 +26,6 @@
 /* set on a request whose chunked body grew past the limit while it was read */
 #define ASTRA_CLI_LISTEN_TOO_LARGE_KEY "astra-cli-too-large"
 
-#define ASTRA_CLI_COLOR_DIM   "\033[2m"
-#define ASTRA_CLI_COLOR_GREEN "\033[32m"
-#define ASTRA_CLI_COLOR_RED   "\033[1;31m"
-#define ASTRA_CLI_COLOR_AMBER "\033[33m"
-#define ASTRA_CLI_COLOR_RESET "\033[0m"
-
 #define ASTRA_CLI_LISTEN_DESCRIPTION                                                                \
 	"Each POST gets 200 {\"status\":\"ok\"} when its signature is valid (or when no secret\n"  \
 	"is given), 401 when the signature is missing or wrong, 413 when the body is over\n"       \
@@ -697,19 +691,6 @@ astra_cli_listen_build_signer (AstraCliListen *self,
 }
 
 static gboolean
-astra_cli_listen_use_color (void)
-{
-	const char *no_color = g_getenv ("NO_COLOR");
-
-	/* https://no-color.org: set and not empty disables colour */
-	if (no_color != NULL && no_color[0] != '\0')
-		return FALSE;
-	if (g_strcmp0 (g_getenv ("TERM"), "dumb") == 0)
-		return FALSE;
-	return isatty (STDOUT_FILENO);
-}
-
-static gboolean
 astra_cli_listen_path_is_valid (const char *path)
 {
 	if (path[0] != '/')
@@ -780,6 +761,8 @@ astra_cli_listen (const AstraCliCommand *cmd, int argc, char **argv)
 	context = astra_cli_option_context_new (cmd, ASTRA_CLI_LISTEN_DESCRIPTION);
 	g_option_context_add_main_entries (context, entries, NULL);
 	ret = astra_cli_parse_options (cmd, context, &argc, &argv) ? ASTRA_CLI_EXIT_OK : ASTRA_CLI_EXIT_USAGE;
+	/* `astra-alertctl --json listen` is `astra-alertctl listen --json` */
+	self.json = self.json || astra_cli_get_global ()->json;
 	if (ret == ASTRA_CLI_EXIT_OK)
 		ret = astra_cli_listen_build_signer (&self, standard, secrets, secret_files);
 	astra_cli_listen_wipe_strv (secrets);
@@ -816,7 +799,7 @@ astra_cli_listen (const AstraCliCommand *cmd, int argc, char **argv)
 		astra_cli_error (cmd, "--json and --quiet do not go together; --json already prints only bodies");
 		return ASTRA_CLI_EXIT_USAGE;
 	}
-	self.color = !self.json && astra_cli_listen_use_color ();
+	self.color = !self.json && astra_cli_use_color ();
 
 	self.loop = g_main_loop_new (NULL, FALSE);
 	self.server = soup_server_new ("server-header", "astra-alertctl/" PACKAGE_VERSION, NULL);
