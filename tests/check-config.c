@@ -15,12 +15,15 @@
 
 #include <check.h>
 #include <glib/gstdio.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "astra-check-common.h"
 #include "astra-config.h"
+#include "astra-engine.h"
 #include "astra-generic-plugin.h"
 #include "astra-plugin-loader.h"
 #include "astra-webhook.h"
@@ -220,6 +223,10 @@ START_TEST (test_example)
 	ck_assert_ptr_nonnull (astra_webhook_get_signer (demo));
 	ck_assert_int_eq (astra_signer_get_scheme (astra_webhook_get_signer (demo)), ASTRA_SIGNATURE_SCHEME_ASTRA);
 	ck_assert_uint_eq (astra_signer_get_n_secrets (astra_webhook_get_signer (demo)), 1);
+
+	/* runnable without a bus; the packaged unit says --bus=system */
+	ck_assert_int_eq (astra_config_get_bus (config), ASTRA_CONFIG_BUS_NONE);
+	ck_assert_str_eq (astra_config_get_admin_group (config), "astra-alerts");
 }
 END_TEST
 
@@ -266,6 +273,9 @@ START_TEST (test_defaults)
 	ck_assert_uint_eq (astra_config_get_max_body_size (config), ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE);
 	ck_assert_uint_eq (astra_config_get_shutdown_timeout (config), ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);
 	ck_assert_uint_eq (webhooks->len, 0);
+	/* no [dbus] group: nothing offered on any bus */
+	ck_assert_int_eq (astra_config_get_bus (config), ASTRA_CONFIG_BUS_NONE);
+	ck_assert_str_eq (astra_config_get_admin_group (config), ASTRA_CONFIG_DEFAULT_ADMIN_GROUP);
 }
 END_TEST
 
@@ -1062,6 +1072,246 @@ START_TEST (test_regression_errors_of_both_phases_at_once)
 }
 END_TEST
 
+/* [dbus] */
+
+START_TEST (test_dbus_values)
+{
+	static const struct {
+		const char *value;
+		AstraConfigBus bus;
+	} cases[] = {
+	    {"system", ASTRA_CONFIG_BUS_SYSTEM},
+	    {"session", ASTRA_CONFIG_BUS_SESSION},
+	    {"none", ASTRA_CONFIG_BUS_NONE},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *text = g_strdup_printf ("[dbus]\nbus = %s\nadmin-group = wheel\n", cases[i].value);
+		g_autofree char *path = write_file ("astra-alertd.conf", text, 0600);
+		g_autoptr(AstraConfig) config = NULL;
+		g_autoptr(GPtrArray) errors = check_file (path, &config, NULL);
+		AstraConfigBus parsed = ASTRA_CONFIG_BUS_NONE;
+
+		assert_no_errors (errors);
+		ck_assert_int_eq (astra_config_get_bus (config), cases[i].bus);
+		ck_assert_str_eq (astra_config_get_admin_group (config), "wheel");
+		ck_assert_str_eq (astra_config_bus_to_string (cases[i].bus), cases[i].value);
+		ck_assert (astra_config_bus_from_string (cases[i].value, &parsed));
+		ck_assert_int_eq (parsed, cases[i].bus);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	guint line;
+	const char *key;
+	const char *why;
+} bad_dbus_cases[] = {
+    {"[dbus]\nbus = kernel\n", 2, "bus", "'kernel' is not a bus (system, session or none)"},
+    {"[dbus]\nbus = System\n", 2, "bus", "is not a bus"},
+    {"[dbus]\n\nbus =\n", 3, "bus", "'' is not a bus"},
+    {"[dbus]\nadmin-group = astra alerts\n", 2, "admin-group", "'astra alerts' is not a group name"},
+    {"[dbus]\nadmin-group = -x\n", 2, "admin-group", "is not a group name"},
+    {"[dbus]\nadmin-group = a:b\n", 2, "admin-group", "is not a group name"},
+    {"[dbus]\nadmin-group =\n", 2, "admin-group", "is not a group name"},
+    {"[dbus]\nbus = none\nowner = me\n", 3, "owner", "unknown key (known keys: bus, admin-group)"},
+};
+
+START_TEST (test_dbus_bad_value)
+{
+	g_autofree char *msg =
+	    expect_one_error (bad_dbus_cases[_i].text, bad_dbus_cases[_i].line, "dbus", bad_dbus_cases[_i].key);
+
+	astra_assert_contains (msg, bad_dbus_cases[_i].why);
+}
+END_TEST
+
+/* a 65-character group name is refused, 64 are fine */
+START_TEST (test_dbus_admin_group_length)
+{
+	g_autofree char *name = astra_check_repeat ("g", 64);
+	g_autofree char *good = g_strdup_printf ("[dbus]\nadmin-group = %s\n", name);
+	g_autofree char *bad = g_strdup_printf ("[dbus]\nadmin-group = %sg\n", name);
+	g_autoptr(GPtrArray) errors = check_text (good);
+	g_autofree char *msg = NULL;
+
+	assert_no_errors (errors);
+	msg = expect_one_error (bad, 2, "dbus", "admin-group");
+	astra_assert_contains (msg, "at most 64");
+}
+END_TEST
+
+/* the reload's reading: the same file again, with the command line's overrides still on top */
+START_TEST (test_load_again_keeps_overrides)
+{
+	g_autofree char *path = write_file ("astra-alertd.conf",
+					    "[daemon]\nlisten = 127.0.0.1:8470\nstate-dir = /var/lib/a\n"
+					    "[dbus]\nbus = system\nadmin-group = one\n",
+					    0600);
+	g_autofree char *state_dir = test_path ("state");
+	g_autofree char *plugin_dir = test_path ("plugins");
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(AstraConfig) config = astra_config_load (path, errors);
+	g_autoptr(AstraConfig) again = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *written = NULL;
+
+	assert_no_errors (errors);
+	ck_assert (astra_config_set_listen (config, "127.0.0.1:0", &error));
+	astra_assert_no_error (error);
+	astra_config_set_state_dir (config, state_dir);
+	astra_config_set_plugin_dir (config, plugin_dir);
+	astra_config_set_bus (config, ASTRA_CONFIG_BUS_SESSION);
+
+	/* the admin edits the file; what the command line said still wins */
+	written = write_file ("astra-alertd.conf",
+			      "[daemon]\nlisten = 127.0.0.1:9999\nstate-dir = /var/lib/b\n"
+			      "[dbus]\nbus = none\nadmin-group = two\n",
+			      0600);
+	again = astra_config_load_again (config, errors);
+	assert_no_errors (errors);
+	ck_assert_ptr_nonnull (again);
+	ck_assert_uint_eq (g_inet_socket_address_get_port (astra_config_get_listen_address (again)), 0);
+	ck_assert_str_eq (astra_config_get_state_dir (again), state_dir);
+	ck_assert_str_eq (astra_config_get_plugin_dir (again), plugin_dir);
+	ck_assert_int_eq (astra_config_get_bus (again), ASTRA_CONFIG_BUS_SESSION);
+	ck_assert_str_eq (astra_config_get_admin_group (again), "two");
+	ck_assert_str_eq (astra_config_get_path (again), path);
+}
+END_TEST
+
+START_TEST (test_load_again_reports_errors)
+{
+	g_autofree char *path = write_file ("astra-alertd.conf", "[dbus]\nbus = none\n", 0600);
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(AstraConfig) config = astra_config_load (path, errors);
+	g_autoptr(AstraConfig) again = NULL;
+	g_autofree char *prefix = location (path, 3, "dbus", "bus");
+
+	assert_no_errors (errors);
+	g_free (write_file ("astra-alertd.conf", "[dbus]\n\nbus = sometimes\n", 0600));
+	again = astra_config_load_again (config, errors);
+	/* returned anyway, so that the webhooks' errors can be reported in the same run */
+	ck_assert_ptr_nonnull (again);
+	assert_n_errors (errors, 1);
+	find_error (errors, prefix);
+
+	/* a file that is gone is the one error that returns nothing */
+	g_ptr_array_set_size (errors, 0);
+	ck_assert_int_eq (g_unlink (path), 0);
+	g_clear_object (&again);
+	again = astra_config_load_again (config, errors);
+	ck_assert_ptr_null (again);
+	assert_n_errors (errors, 1);
+	find_error (errors, path);
+}
+END_TEST
+
+static AstraConfig *
+config_with_admin_group (const char *group)
+{
+	g_autofree char *text = g_strdup_printf ("[dbus]\nadmin-group = %s\n", group);
+	g_autofree char *path = write_file ("astra-alertd.conf", text, 0600);
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+	AstraConfig *config = astra_config_load (path, errors);
+
+	assert_no_errors (errors);
+	return config;
+}
+
+/* who may change the daemon: root, and members of admin-group */
+START_TEST (test_check_admin)
+{
+	g_autoptr(AstraConfig) config = config_with_admin_group ("astra-no-such-group-4f1a");
+	g_autoptr(GError) error = NULL;
+	struct passwd *nobody = getpwnam ("nobody");
+
+	/* root, always, even when the group does not exist */
+	ck_assert (astra_config_check_admin (config, 0, &error));
+	astra_assert_no_error (error);
+
+	/* a uid without an account, and one that is in no such group */
+	ck_assert (!astra_config_check_admin (config, 3999999, &error));
+	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_ACCESS_DENIED));
+	ck_assert_str_eq (error->message, "changing astra-alertd needs root or membership of group "
+					  "'astra-no-such-group-4f1a' ([dbus] admin-group)");
+	g_clear_error (&error);
+	if (nobody == NULL) {
+		g_printerr ("check-config: no user nobody here: membership checks skipped\n");
+		return;
+	}
+	ck_assert (!astra_config_check_admin (config, nobody->pw_uid, &error));
+	ck_assert (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_ACCESS_DENIED));
+	g_clear_error (&error);
+}
+END_TEST
+
+START_TEST (test_check_admin_membership)
+{
+	struct passwd *nobody = getpwnam ("nobody");
+	struct group *primary = nobody != NULL ? getgrgid (nobody->pw_gid) : NULL;
+	g_autofree char *primary_name = primary != NULL ? g_strdup (primary->gr_name) : NULL;
+	g_autoptr(AstraConfig) root_group = NULL;
+	g_autoptr(AstraConfig) own_group = NULL;
+	g_autoptr(GError) error = NULL;
+	guint32 uid;
+
+	if (primary_name == NULL) {
+		g_printerr ("check-config: no user nobody with a named primary group here: skipped\n");
+		return;
+	}
+	uid = nobody->pw_uid;
+	/* not a member of root's group */
+	root_group = config_with_admin_group ("root");
+	ck_assert (!astra_config_check_admin (root_group, uid, &error));
+	astra_assert_contains (error->message, "'root'");
+	g_clear_error (&error);
+	/* its primary group counts */
+	own_group = config_with_admin_group (primary_name);
+	ck_assert (astra_config_check_admin (own_group, uid, &error));
+	astra_assert_no_error (error);
+}
+END_TEST
+
+/* what RenderEvent blanks out: the secret and every value that may come from a file (url) */
+START_TEST (test_webhook_secrets_redacted)
+{
+	g_autofree char *path = write_file ("astra-alertd.conf",
+					    "[webhook a]\nplugin = generic\n"
+					    "url = https://hooks.example.com/services/T0KEN-path?key=Q5ery\n"
+					    "secret = s3cr3t-value\n"
+					    "[webhook b]\nplugin = generic\nurl = https://hooks.example.com/x\n"
+					    "signature = standard-webhooks\n"
+					    "secret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_dGhpcyBpcyBhIHNlY3JldCBvZiAyNGIh\n",
+					    0600);
+	g_autoptr(GPtrArray) webhooks = NULL;
+	g_autoptr(GPtrArray) errors = check_file (path, NULL, &webhooks);
+	const char *const *secrets;
+	g_autofree char *redacted = NULL;
+	g_autofree char *redacted_b = NULL;
+
+	assert_no_errors (errors);
+	secrets = astra_webhook_get_secrets (find_webhook (webhooks, "a"));
+	ck_assert (g_strv_contains (secrets, "s3cr3t-value"));
+	ck_assert (g_strv_contains (secrets, "https://hooks.example.com/services/T0KEN-path?key=Q5ery"));
+	ck_assert (g_strv_contains (secrets, "/services/T0KEN-path"));
+	ck_assert (g_strv_contains (secrets, "key=Q5ery"));
+	redacted = astra_engine_redact (find_webhook (webhooks, "a"),
+					"url https://hooks.example.com/services/T0KEN-path?key=Q5ery, path "
+					"/services/T0KEN-path, secret s3cr3t-value, plain text");
+	ck_assert_str_eq (redacted, "url [redacted], path [redacted], secret [redacted], plain text");
+
+	/* both secrets of a rotation, with and without their prefix */
+	secrets = astra_webhook_get_secrets (find_webhook (webhooks, "b"));
+	ck_assert (g_strv_contains (secrets, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+	ck_assert (g_strv_contains (secrets, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+	ck_assert (g_strv_contains (secrets, "dGhpcyBpcyBhIHNlY3JldCBvZiAyNGIh"));
+	redacted_b = astra_engine_redact (find_webhook (webhooks, "b"), "k=dGhpcyBpcyBhIHNlY3JldCBvZiAyNGIh end");
+	ck_assert_str_eq (redacted_b, "k=[redacted] end");
+}
+END_TEST
+
 /* astra_webhook_wants */
 
 START_TEST (test_wants)
@@ -1208,6 +1458,17 @@ config_suite (void)
 	tc = astra_check_tmpdir_tcase_new ("all-at-once");
 	tcase_add_test (tc, test_all_errors_at_once);
 	tcase_add_test (tc, test_all_webhook_errors_at_once);
+	suite_add_tcase (s, tc);
+
+	tc = astra_check_tmpdir_tcase_new ("dbus");
+	tcase_add_test (tc, test_dbus_values);
+	tcase_add_loop_test (tc, test_dbus_bad_value, 0, G_N_ELEMENTS (bad_dbus_cases));
+	tcase_add_test (tc, test_dbus_admin_group_length);
+	tcase_add_test (tc, test_load_again_keeps_overrides);
+	tcase_add_test (tc, test_load_again_reports_errors);
+	tcase_add_test (tc, test_check_admin);
+	tcase_add_test (tc, test_check_admin_membership);
+	tcase_add_test (tc, test_webhook_secrets_redacted);
 	suite_add_tcase (s, tc);
 
 	tc = astra_check_tmpdir_tcase_new ("wants");

@@ -5,12 +5,14 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <grp.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "astra-dbus-service.h"
 #include "astra-engine.h"
 
 typedef struct {
@@ -20,6 +22,12 @@ typedef struct {
 	char *state_dir;
 	char *plugin_dir;
 	char *listen;
+	char *bus;
+	AstraConfigBus bus_type;
+	GDBusConnection *connection;
+	AstraDbusService *service;
+	guint owner_id;
+	gboolean name_acquired;
 	gboolean stopping;
 	int exit_status;
 } AstraDaemon;
@@ -27,6 +35,12 @@ typedef struct {
 static void
 astra_daemon_clear (AstraDaemon *self)
 {
+	g_clear_handle_id (&self->owner_id, g_bus_unown_name);
+	g_clear_object (&self->service);
+	if (self->connection != NULL)
+		g_signal_handlers_disconnect_by_data (self->connection, self);
+	g_clear_object (&self->connection);
+	g_clear_pointer (&self->bus, g_free);
 	g_clear_object (&self->engine);
 	g_clear_pointer (&self->loop, g_main_loop_unref);
 	g_clear_pointer (&self->config_path, g_free);
@@ -52,7 +66,7 @@ astra_daemon_log_field (const GLogField *fields, gsize n_fields, const char *key
 }
 
 /*
- * Every delivery is logged, so a line must be cheap: formatted once, in the
+ * Every failed attempt is logged (and with --verbose every delivery), so a line must be cheap: formatted once, in the
  * shape GLib's default writer uses ("domain-Message: 12:00:00.000: text"),
  * and written with one write(2). Under systemd the journal gets the
  * structured fields instead.
@@ -135,6 +149,15 @@ astra_daemon_load_config (AstraDaemon *self, GPtrArray *errors, gboolean keep_go
 		g_ptr_array_add (errors, g_strdup_printf ("--listen: %s", error_local->message));
 		return NULL;
 	}
+	if (self->bus != NULL) {
+		AstraConfigBus bus;
+		if (!astra_config_bus_from_string (self->bus, &bus)) {
+			g_ptr_array_add (errors, g_strdup_printf ("--bus: '%s' is not a bus (system, session or none)",
+								  self->bus));
+			return NULL;
+		}
+		astra_config_set_bus (config, bus);
+	}
 	return g_steal_pointer (&config);
 }
 
@@ -149,6 +172,18 @@ astra_daemon_shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_d
 	g_main_loop_quit (self->loop);
 }
 
+static void
+astra_daemon_stop (AstraDaemon *self, int exit_status)
+{
+	if (exit_status != EXIT_SUCCESS)
+		self->exit_status = exit_status;
+	if (self->stopping)
+		return;
+	self->stopping = TRUE;
+	g_message ("stopping");
+	astra_engine_shutdown_async (self->engine, astra_daemon_shutdown_cb, self);
+}
+
 static gboolean
 astra_daemon_stop_cb (gpointer user_data)
 {
@@ -160,9 +195,7 @@ astra_daemon_stop_cb (gpointer user_data)
 		g_main_loop_quit (self->loop);
 		return G_SOURCE_CONTINUE;
 	}
-	self->stopping = TRUE;
-	g_message ("stopping");
-	astra_engine_shutdown_async (self->engine, astra_daemon_shutdown_cb, self);
+	astra_daemon_stop (self, EXIT_SUCCESS);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -171,16 +204,110 @@ astra_daemon_reload_cb (gpointer user_data)
 {
 	AstraDaemon *self = user_data;
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr(AstraConfig) config = NULL;
 
-	g_message ("reloading %s", self->config_path);
-	config = astra_daemon_load_config (self, errors, FALSE);
-	if (config == NULL || !astra_engine_reload (self->engine, config, errors)) {
-		for (guint i = 0; i < errors->len; i++)
-			g_warning ("%s", (const char *) g_ptr_array_index (errors, i));
-		g_warning ("reload refused: %u errors; the previous configuration stays in force", errors->len);
-	}
+	/* the same reload as D-Bus Reload: it logs what it refused */
+	astra_engine_reload_from_disk (self->engine, errors);
 	return G_SOURCE_CONTINUE;
+}
+
+static const char *
+astra_daemon_bus_name (AstraConfigBus bus)
+{
+	return bus == ASTRA_CONFIG_BUS_SYSTEM ? "system bus" : "session bus";
+}
+
+/* before the engine starts: without the bus asked for there is no point starting at all */
+static gboolean
+astra_daemon_connect_bus (AstraDaemon *self, AstraConfig *config)
+{
+	g_autoptr(GError) error_local = NULL;
+
+	self->bus_type = astra_config_get_bus (config);
+	if (self->bus_type == ASTRA_CONFIG_BUS_NONE) {
+		g_debug ("D-Bus: not offered ([dbus] bus = none)");
+		return TRUE;
+	}
+	self->connection = g_bus_get_sync (self->bus_type == ASTRA_CONFIG_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM
+										       : G_BUS_TYPE_SESSION,
+					   NULL, &error_local);
+	if (self->connection == NULL) {
+		g_printerr ("astra-alertd: cannot connect to the %s (%s): start it, or run without D-Bus "
+			    "with [dbus] bus = none or --bus=none\n",
+			    astra_daemon_bus_name (self->bus_type), error_local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+astra_daemon_bus_closed_cb (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer user_data)
+{
+	AstraDaemon *self = user_data;
+
+	g_warning ("lost the connection to the %s%s%s: stopping", astra_daemon_bus_name (self->bus_type),
+		   error != NULL ? ": " : "", error != NULL ? error->message : "");
+	astra_daemon_stop (self, EXIT_FAILURE);
+}
+
+static void
+astra_daemon_name_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+	AstraDaemon *self = user_data;
+
+	self->name_acquired = TRUE;
+	g_message ("D-Bus: %s on the %s", name, astra_daemon_bus_name (self->bus_type));
+}
+
+static void
+astra_daemon_name_lost_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+	AstraDaemon *self = user_data;
+
+	if (self->stopping)
+		return;
+	if (self->name_acquired) {
+		g_warning ("D-Bus: lost the name %s on the %s: stopping", name, astra_daemon_bus_name (self->bus_type));
+	} else {
+		/* one line that says what to do, like every refusal to start */
+		if (self->bus_type == ASTRA_CONFIG_BUS_SYSTEM)
+			g_printerr ("astra-alertd: cannot own %s on the system bus: another astra-alertd has it, or "
+				    "the bus policy (dbus-1/system.d/%s.conf) does not let this user own it\n",
+				    name, name);
+		else
+			g_printerr ("astra-alertd: cannot own %s on the session bus: another astra-alertd has it; "
+				    "stop that one, or use --bus=none\n",
+				    name);
+	}
+	astra_daemon_stop (self, EXIT_FAILURE);
+}
+
+static gboolean
+astra_daemon_export (AstraDaemon *self)
+{
+	g_autoptr(GError) error_local = NULL;
+	const char *admin_group;
+
+	if (self->connection == NULL)
+		return TRUE;
+	admin_group = astra_config_get_admin_group (astra_engine_get_config (self->engine));
+	if (getgrnam (admin_group) == NULL)
+		g_message ("[dbus] admin-group: there is no group '%s': only root may change the daemon over D-Bus",
+			   admin_group);
+	/* the bus telling us it is gone is a reason to stop, cleanly, not a SIGTERM from GDBus */
+	g_dbus_connection_set_exit_on_close (self->connection, FALSE);
+	g_signal_connect (self->connection, "closed", G_CALLBACK (astra_daemon_bus_closed_cb), self);
+	self->service = astra_dbus_service_new (self->engine);
+	if (!astra_dbus_service_export (self->service, self->connection, &error_local)) {
+		g_printerr ("astra-alertd: cannot export %s on the %s: %s\n", ASTRA_DBUS_SERVICE_PATH,
+			    astra_daemon_bus_name (self->bus_type), error_local->message);
+		return FALSE;
+	}
+	/* owned last, once everything answers: systemd's Type=dbus takes the name as "ready" */
+	self->owner_id = g_bus_own_name_on_connection (self->connection, ASTRA_DBUS_SERVICE_NAME,
+						       G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+						       astra_daemon_name_acquired_cb, astra_daemon_name_lost_cb,
+						       self, NULL);
+	return TRUE;
 }
 
 int
@@ -205,6 +332,9 @@ main (int argc, char **argv)
 	     "Override [daemon] plugin-dir", "DIR"},
 	    {"listen", 0, 0, G_OPTION_ARG_STRING, &self.listen,
 	     "Override [daemon] listen, e.g. 127.0.0.1:8470 (port 0 picks a free one)", "ADDRESS:PORT"},
+	    {"bus", 0, 0, G_OPTION_ARG_STRING, &self.bus,
+	     "Override [dbus] bus: offer org.astranetmon.Alerts1 on the system or session bus, or none",
+	     "system|session|none"},
 	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
 	    {NULL},
@@ -250,6 +380,8 @@ main (int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
+	if (!astra_daemon_connect_bus (&self, config))
+		return EXIT_FAILURE;
 	self.loop = g_main_loop_new (NULL, FALSE);
 	self.engine = astra_engine_new (config);
 	/* before "listening" is logged: a supervisor may stop us the moment it reads that */
@@ -261,8 +393,12 @@ main (int argc, char **argv)
 		g_printerr ("astra-alertd: not started\n");
 		return EXIT_FAILURE;
 	}
+	if (!astra_daemon_export (&self))
+		return EXIT_FAILURE;
 	g_main_loop_run (self.loop);
 
+	g_clear_handle_id (&self.owner_id, g_bus_unown_name);
+	g_clear_object (&self.service);
 	g_clear_object (&self.engine);
 	g_message ("stopped");
 	return self.exit_status;

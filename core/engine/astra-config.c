@@ -5,8 +5,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "astra.h"
 #include "astra-config.h"
 #include "astra-keyfile-scan.h"
 #include "astra-rule.h"
@@ -30,6 +34,7 @@ static const char *const astra_daemon_keys[] = {
 static const char *const astra_agents_keys[] = {"offline-after", NULL};
 static const char *const astra_ingest_keys[] = {"max-series", "max-labels", "max-label-length", NULL};
 static const char *const astra_delivery_keys[] = {"retention", "retention-count", NULL};
+static const char *const astra_dbus_keys[] = {"bus", "admin-group", NULL};
 
 /* where each group and key was written, for messages an admin can act on */
 typedef struct {
@@ -53,8 +58,15 @@ struct _AstraConfig {
 	guint max_label_length;
 	gint64 retention_us;
 	guint retention_count;
+	AstraConfigBus bus;
+	char *admin_group;
 	GPtrArray *webhooks; /* AstraWebhookConfig */
 	GHashTable *files;   /* path -> AstraConfigFile */
+	/* the command line's overrides, applied again when the file is read again */
+	char *override_listen;
+	char *override_state_dir;
+	char *override_plugin_dir;
+	int override_bus; /* AstraConfigBus, -1 if not overridden */
 };
 
 G_DEFINE_FINAL_TYPE (AstraConfig, astra_config, G_TYPE_OBJECT)
@@ -88,6 +100,10 @@ astra_config_finalize (GObject *object)
 	g_free (self->state_dir);
 	g_free (self->plugin_dir);
 	g_free (self->rules_dir);
+	g_free (self->admin_group);
+	g_free (self->override_listen);
+	g_free (self->override_state_dir);
+	g_free (self->override_plugin_dir);
 	g_ptr_array_unref (self->webhooks);
 	g_hash_table_unref (self->files);
 	G_OBJECT_CLASS (astra_config_parent_class)->finalize (object);
@@ -110,6 +126,9 @@ astra_config_init (AstraConfig *self)
 	self->max_label_length = ASTRA_SERIES_DEFAULT_MAX_VALUE_LENGTH;
 	self->retention_us = ASTRA_CONFIG_DEFAULT_RETENTION_DAYS * G_TIME_SPAN_DAY;
 	self->retention_count = ASTRA_CONFIG_DEFAULT_RETENTION_COUNT;
+	self->bus = ASTRA_CONFIG_BUS_NONE;
+	self->admin_group = g_strdup (ASTRA_CONFIG_DEFAULT_ADMIN_GROUP);
+	self->override_bus = -1;
 	self->webhooks = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_webhook_config_free);
 	self->files = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
 					     (GDestroyNotify) astra_config_file_free);
@@ -530,6 +549,73 @@ astra_config_read_delivery_group (AstraConfig *self, GKeyFile *keyfile, GPtrArra
 	self->retention_us = us;
 }
 
+const char *
+astra_config_bus_to_string (AstraConfigBus bus)
+{
+	switch (bus) {
+	case ASTRA_CONFIG_BUS_SYSTEM:
+		return "system";
+	case ASTRA_CONFIG_BUS_SESSION:
+		return "session";
+	case ASTRA_CONFIG_BUS_NONE:
+	default:
+		return "none";
+	}
+}
+
+gboolean
+astra_config_bus_from_string (const char *str, AstraConfigBus *bus)
+{
+	if (g_strcmp0 (str, "system") == 0)
+		*bus = ASTRA_CONFIG_BUS_SYSTEM;
+	else if (g_strcmp0 (str, "session") == 0)
+		*bus = ASTRA_CONFIG_BUS_SESSION;
+	else if (g_strcmp0 (str, "none") == 0)
+		*bus = ASTRA_CONFIG_BUS_NONE;
+	else
+		return FALSE;
+	return TRUE;
+}
+
+/* what useradd and systemd-sysusers accept, give or take: no spaces, colons or a leading '-' */
+static gboolean
+astra_config_group_name_is_valid (const char *name)
+{
+	gsize len = strlen (name);
+
+	if (len == 0 || len > 64 || name[0] == '-')
+		return FALSE;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-' && *p != '.')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+astra_config_read_dbus_group (AstraConfig *self, GKeyFile *keyfile, GPtrArray *errors)
+{
+	g_autofree char *bus = g_key_file_get_string (keyfile, "dbus", "bus", NULL);
+	g_autofree char *group = g_key_file_get_string (keyfile, "dbus", "admin-group", NULL);
+
+	astra_config_check_keys (self, keyfile, "dbus", astra_dbus_keys, errors);
+	if (bus != NULL && !astra_config_bus_from_string (g_strstrip (bus), &self->bus))
+		astra_config_add_error (self, errors, self->path, "dbus", "bus",
+					"'%s' is not a bus (system, session or none)", bus);
+	if (group != NULL) {
+		g_strstrip (group);
+		if (!astra_config_group_name_is_valid (group)) {
+			astra_config_add_error (self, errors, self->path, "dbus", "admin-group",
+						"'%s' is not a group name (at most 64 of A-Z a-z 0-9 . _ -, "
+						"not starting with -)",
+						group);
+		} else {
+			g_free (self->admin_group);
+			self->admin_group = g_steal_pointer (&group);
+		}
+	}
+}
+
 static gint
 astra_str_compare (gconstpointer a, gconstpointer b)
 {
@@ -608,14 +694,40 @@ astra_config_load (const char *path, GPtrArray *errors)
 			astra_config_read_ingest_group (self, keyfile, errors);
 		else if (g_strcmp0 (groups[i], "delivery") == 0)
 			astra_config_read_delivery_group (self, keyfile, errors);
+		else if (g_strcmp0 (groups[i], "dbus") == 0)
+			astra_config_read_dbus_group (self, keyfile, errors);
 		else if (g_str_has_prefix (groups[i], ASTRA_WEBHOOK_GROUP_PREFIX))
 			astra_config_add_webhook (self, keyfile, self->path, groups[i], errors);
 		else
 			astra_config_add_error (self, errors, self->path, groups[i], NULL,
-						"unknown group (expected [daemon], [agents], [ingest], [delivery] or [webhook NAME])");
+						"unknown group (expected [daemon], [agents], [ingest], [delivery], [dbus] "
+						"or [webhook NAME])");
 	}
 	astra_config_read_webhooks_dir (self, webhooks_dir, errors);
 	return g_steal_pointer (&self);
+}
+
+AstraConfig *
+astra_config_load_again (AstraConfig *self, GPtrArray *errors)
+{
+	g_autoptr(AstraConfig) config = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	g_return_val_if_fail (ASTRA_IS_CONFIG (self), NULL);
+
+	config = astra_config_load (self->path, errors);
+	if (config == NULL)
+		return NULL;
+	/* the same command line as on start: a reload must not undo --listen or --state-dir */
+	if (self->override_listen != NULL && !astra_config_set_listen (config, self->override_listen, &error_local))
+		g_ptr_array_add (errors, g_strdup_printf ("--listen: %s", error_local->message));
+	if (self->override_state_dir != NULL)
+		astra_config_set_state_dir (config, self->override_state_dir);
+	if (self->override_plugin_dir != NULL)
+		astra_config_set_plugin_dir (config, self->override_plugin_dir);
+	if (self->override_bus >= 0)
+		astra_config_set_bus (config, (AstraConfigBus) self->override_bus);
+	return g_steal_pointer (&config);
 }
 
 const char *
@@ -669,6 +781,8 @@ astra_config_set_listen (AstraConfig *self, const char *listen, GError **error)
 		return FALSE;
 	g_clear_object (&self->listen);
 	self->listen = address;
+	g_free (self->override_listen);
+	self->override_listen = g_strdup (listen);
 	return TRUE;
 }
 
@@ -677,6 +791,8 @@ astra_config_set_state_dir (AstraConfig *self, const char *dir)
 {
 	g_free (self->state_dir);
 	self->state_dir = astra_config_resolve_path (NULL, dir);
+	g_free (self->override_state_dir);
+	self->override_state_dir = g_strdup (self->state_dir);
 }
 
 void
@@ -684,6 +800,15 @@ astra_config_set_plugin_dir (AstraConfig *self, const char *dir)
 {
 	g_free (self->plugin_dir);
 	self->plugin_dir = astra_config_resolve_path (NULL, dir);
+	g_free (self->override_plugin_dir);
+	self->override_plugin_dir = g_strdup (self->plugin_dir);
+}
+
+void
+astra_config_set_bus (AstraConfig *self, AstraConfigBus bus)
+{
+	self->bus = bus;
+	self->override_bus = (int) bus;
 }
 
 const char *
@@ -716,4 +841,98 @@ guint
 astra_config_get_retention_count (AstraConfig *self)
 {
 	return self->retention_count;
+}
+
+AstraConfigBus
+astra_config_get_bus (AstraConfig *self)
+{
+	return self->bus;
+}
+
+const char *
+astra_config_get_admin_group (AstraConfig *self)
+{
+	return self->admin_group;
+}
+
+/* getpwuid_r and getgrnam_r want a buffer whose size they only hint at */
+static gsize
+astra_config_nss_buffer_size (int name)
+{
+	long size = sysconf (name);
+
+	return size > 0 ? (gsize) size : 16384;
+}
+
+static gboolean
+astra_config_uid_in_group (guint32 uid, const char *group_name)
+{
+	struct passwd pw;
+	struct passwd *pw_result = NULL;
+	struct group gr;
+	struct group *gr_result = NULL;
+	gsize pw_size = astra_config_nss_buffer_size (_SC_GETPW_R_SIZE_MAX);
+	gsize gr_size = astra_config_nss_buffer_size (_SC_GETGR_R_SIZE_MAX);
+	g_autofree char *pw_buf = NULL;
+	g_autofree char *gr_buf = NULL;
+	g_autofree gid_t *groups = NULL;
+	int n_groups = 64;
+	int rc;
+
+	/* ERANGE: a user or group with many members needs a larger buffer */
+	for (;;) {
+		pw_buf = g_malloc (pw_size);
+		rc = getpwuid_r ((uid_t) uid, &pw, pw_buf, pw_size, &pw_result);
+		if (rc != ERANGE || pw_size > 1024 * 1024)
+			break;
+		g_clear_pointer (&pw_buf, g_free);
+		pw_size *= 2;
+	}
+	if (rc != 0 || pw_result == NULL)
+		return FALSE;
+	for (;;) {
+		gr_buf = g_malloc (gr_size);
+		rc = getgrnam_r (group_name, &gr, gr_buf, gr_size, &gr_result);
+		if (rc != ERANGE || gr_size > 1024 * 1024)
+			break;
+		g_clear_pointer (&gr_buf, g_free);
+		gr_size *= 2;
+	}
+	if (rc != 0 || gr_result == NULL)
+		return FALSE;
+
+	if (pw.pw_gid == gr.gr_gid)
+		return TRUE;
+	for (guint i = 0; gr.gr_mem != NULL && gr.gr_mem[i] != NULL; i++) {
+		if (g_strcmp0 (gr.gr_mem[i], pw.pw_name) == 0)
+			return TRUE;
+	}
+	/* memberships the group file does not list (LDAP, sssd) come through the user database */
+	groups = g_new (gid_t, n_groups);
+	if (getgrouplist (pw.pw_name, pw.pw_gid, groups, &n_groups) < 0) {
+		if (n_groups <= 64 || n_groups > 65536)
+			return FALSE;
+		g_free (groups);
+		groups = g_new (gid_t, n_groups);
+		if (getgrouplist (pw.pw_name, pw.pw_gid, groups, &n_groups) < 0)
+			return FALSE;
+	}
+	for (int i = 0; i < n_groups; i++) {
+		if (groups[i] == gr.gr_gid)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+astra_config_check_admin (AstraConfig *self, guint32 uid, GError **error)
+{
+	g_return_val_if_fail (ASTRA_IS_CONFIG (self), FALSE);
+
+	if (uid == 0 || astra_config_uid_in_group (uid, self->admin_group))
+		return TRUE;
+	g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_ACCESS_DENIED,
+		     "changing astra-alertd needs root or membership of group '%s' ([dbus] admin-group)",
+		     self->admin_group);
+	return FALSE;
 }

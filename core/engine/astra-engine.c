@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -17,10 +18,12 @@
 #include "astra-metrics.h"
 #include "astra-outbox.h"
 #include "astra-engine.h"
+#include "astra-engine-resources.h"
 #include "astra-http-server.h"
 #include "astra-reports.h"
 #include "astra-rule-engine.h"
 #include "astra-series.h"
+#include "astra-silences.h"
 #include "astra-state-db.h"
 #include "astra-webhook.h"
 
@@ -48,13 +51,69 @@ struct _AstraEngine {
 	AstraOutbox *outbox;
 	AstraDeliverer *deliverer;
 	AstraMetrics *metrics;
+	AstraSilences *silences;
 	AstraCounter *events_total;   /* by type */
 	AstraCounter *attempts_total; /* by webhook and outcome */
+	AstraCounter *silenced_total; /* by type */
 	guint prune_id;
 	int lock_fd;
+	gint64 started_at_us;
+	guint generation;
 };
 
+enum {
+	SIGNAL_EVENT_ROUTED,
+	SIGNAL_ALERT_CHANGED,
+	SIGNAL_ATTEMPT_FINISHED,
+	SIGNAL_DELIVERY_FAILED,
+	SIGNAL_RELOADED,
+	SIGNAL_LAST,
+};
+
+static guint signals[SIGNAL_LAST];
+
 G_DEFINE_FINAL_TYPE (AstraEngine, astra_engine, G_TYPE_OBJECT)
+
+/**
+ * astra_rendered_request_free:
+ * @request: (nullable): an #AstraRenderedRequest
+ *
+ * Frees a request astra_engine_render() made.
+ *
+ * Since: 1.0
+ */
+void
+astra_rendered_request_free (AstraRenderedRequest *request)
+{
+	if (request == NULL)
+		return;
+	g_free (request->method);
+	g_free (request->url);
+	g_ptr_array_unref (request->names);
+	g_ptr_array_unref (request->values);
+	g_free (request->body);
+	g_free (request->event_id);
+	g_free (request);
+}
+
+/**
+ * astra_webhook_test_result_free:
+ * @result: (nullable): an #AstraWebhookTestResult
+ *
+ * Frees what astra_engine_test_webhook_finish() returned.
+ *
+ * Since: 1.0
+ */
+void
+astra_webhook_test_result_free (AstraWebhookTestResult *result)
+{
+	if (result == NULL)
+		return;
+	g_free (result->event_id);
+	g_free (result->reason);
+	g_free (result->response_excerpt);
+	g_free (result);
+}
 
 static void
 astra_engine_dispose (GObject *object)
@@ -68,6 +127,7 @@ astra_engine_dispose (GObject *object)
 	g_clear_object (&self->rules_monitor);
 	g_clear_object (&self->http);
 	g_clear_object (&self->reports);
+	g_clear_object (&self->silences);
 	g_clear_object (&self->deliverer);
 	g_clear_object (&self->outbox);
 	g_clear_object (&self->rule_engine);
@@ -91,6 +151,24 @@ static void
 astra_engine_class_init (AstraEngineClass *klass)
 {
 	G_OBJECT_CLASS (klass)->dispose = astra_engine_dispose;
+
+	signals[SIGNAL_EVENT_ROUTED] =
+	    g_signal_new ("event-routed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+			  G_TYPE_NONE, 3, ASTRA_TYPE_EVENT, G_TYPE_UINT, G_TYPE_BOOLEAN);
+	signals[SIGNAL_ALERT_CHANGED] =
+	    g_signal_new ("alert-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+			  G_TYPE_NONE, 1, ASTRA_TYPE_EVENT);
+	signals[SIGNAL_ATTEMPT_FINISHED] =
+	    g_signal_new ("attempt-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+			  G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_POINTER,
+			  ASTRA_TYPE_ATTEMPT | G_SIGNAL_TYPE_STATIC_SCOPE);
+	signals[SIGNAL_DELIVERY_FAILED] =
+	    g_signal_new ("delivery-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+			  G_TYPE_NONE, 4, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_POINTER,
+			  ASTRA_TYPE_ATTEMPT | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_BOOLEAN);
+	signals[SIGNAL_RELOADED] =
+	    g_signal_new ("reloaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+			  G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -107,6 +185,10 @@ astra_engine_init (AstraEngine *self)
 	self->attempts_total = astra_metrics_counter (self->metrics, "astra_delivery_attempts_total",
 						      "Delivery attempts, by webhook and outcome",
 						      (const char *const[]) {"webhook", "outcome", NULL});
+	self->silenced_total = astra_metrics_counter (self->metrics, "astra_events_silenced_total",
+						      "Events held back by a silence, by type",
+						      (const char *const[]) {"type", NULL});
+	self->generation = 1;
 }
 
 static void
@@ -124,26 +206,45 @@ astra_engine_sink_cb (AstraEvent *event, gpointer user_data)
 	astra_engine_emit (self, event);
 }
 
+static GStrv astra_engine_webhook_names (GPtrArray *webhooks);
+
+/* a silence holds the deliveries back: they are recorded as silenced, never attempted */
+static void
+astra_engine_hold_back (AstraEngine *self, AstraEvent *event, GPtrArray *webhooks, const char *silence_id)
+{
+	g_auto(GStrv) names = astra_engine_webhook_names (webhooks);
+	g_autoptr(GError) error_local = NULL;
+
+	astra_counter_inc (self->silenced_total, (const char *const[]) {astra_event_get_type_name (event), NULL});
+	g_debug ("%s %s: silenced by %s", astra_event_get_type_name (event), astra_event_get_id (event), silence_id);
+	if (!astra_outbox_add_silenced (self->outbox, event, (const char *const *) names, silence_id,
+					astra_clock_now (self->clock), &error_local))
+		g_warning ("%s %s could not be recorded as silenced: %s", astra_event_get_type_name (event),
+			   astra_event_get_id (event), error_local->message);
+}
+
 /* the one way into the outbox: the matching webhooks each get a durable delivery */
 static void
 astra_engine_route (AstraEngine *self, AstraEvent *event, const char *const *names)
 {
 	g_autoptr(GPtrArray) webhooks = astra_router_match (self->router, event, names);
 	g_autoptr(GError) error_local = NULL;
+	const char *silence_id = NULL;
 
 	astra_counter_inc (self->events_total, (const char *const[]) {astra_event_get_type_name (event), NULL});
 	if (webhooks->len == 0) {
 		g_debug ("%s %s: no webhook wants it", astra_event_get_type_name (event), astra_event_get_id (event));
-		return;
-	}
-	if (self->deliverer == NULL) {
+	} else if (self->deliverer == NULL) {
 		g_warning ("%s %s arrived before the outbox was open and was not routed",
 			   astra_event_get_type_name (event), astra_event_get_id (event));
-		return;
-	}
-	if (!astra_deliverer_submit (self->deliverer, event, NULL, webhooks, &error_local))
+	} else if (self->silences != NULL &&
+		   (silence_id = astra_silences_match (self->silences, event)) != NULL) {
+		astra_engine_hold_back (self, event, webhooks, silence_id);
+	} else if (!astra_deliverer_submit (self->deliverer, event, NULL, webhooks, &error_local)) {
 		g_warning ("%s %s could not be stored for delivery: %s", astra_event_get_type_name (event),
 			   astra_event_get_id (event), error_local->message);
+	}
+	g_signal_emit (self, signals[SIGNAL_EVENT_ROUTED], 0, event, webhooks->len, silence_id != NULL);
 }
 
 static void
@@ -153,6 +254,7 @@ astra_engine_alert_sink_cb (AstraEvent *event, const char *const *webhooks, gpoi
 
 	g_debug ("event %s %s", astra_event_get_type_name (event), astra_event_get_id (event));
 	astra_engine_route (self, event, webhooks);
+	g_signal_emit (self, signals[SIGNAL_ALERT_CHANGED], 0, event);
 }
 
 /* every sample, from any ingest path, becomes a point of a series the rules watch */
@@ -190,6 +292,7 @@ astra_engine_new_with_clock (AstraConfig *config, AstraClock *clock)
 
 	self->config = g_object_ref (config);
 	self->clock = g_object_ref (clock);
+	self->started_at_us = astra_clock_now (clock);
 	self->series = astra_series_store_new ();
 	astra_config_get_series_limits (config, &max_series, &max_labels, &max_label_length);
 	astra_series_store_set_limits (self->series, max_series, max_labels, 128, max_label_length);
@@ -298,8 +401,10 @@ astra_engine_rules_reload_cb (gpointer user_data)
 		return G_SOURCE_REMOVE;
 	}
 	astra_rule_engine_set_rules (self->rule_engine, rules);
+	self->generation++;
 	g_message ("rules reloaded from %s: %u rules", astra_config_get_rules_dir (self->config),
 		   astra_rule_set_get_rules (rules)->len);
+	g_signal_emit (self, signals[SIGNAL_RELOADED], 0, self->generation);
 	return G_SOURCE_REMOVE;
 }
 
@@ -320,7 +425,6 @@ astra_engine_rules_changed_cb (GFileMonitor *monitor,
 	if (event_type == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED)
 		return;
 	g_clear_handle_id (&self->rules_reload_id, g_source_remove);
-	g_clear_handle_id (&self->prune_id, g_source_remove);
 	self->rules_reload_id = g_timeout_add (ASTRA_ENGINE_RULES_DEBOUNCE_MS, astra_engine_rules_reload_cb, self);
 }
 
@@ -387,6 +491,11 @@ astra_engine_attempt_finished_cb (AstraDeliverer *deliverer,
 	const char *outcome = attempt->skipped ? "skipped" : astra_outcome_to_string (attempt->outcome);
 
 	astra_counter_inc (self->attempts_total, (const char *const[]) {webhook, outcome, NULL});
+	g_signal_emit (self, signals[SIGNAL_ATTEMPT_FINISHED], 0, webhook, delivery, attempt);
+	if (!attempt->skipped && attempt->outcome != ASTRA_OUTCOME_DELIVERED) {
+		gboolean final = delivery->state == ASTRA_DELIVERY_STATE_DEAD || attempt->outcome == ASTRA_OUTCOME_GONE;
+		g_signal_emit (self, signals[SIGNAL_DELIVERY_FAILED], 0, webhook, delivery, attempt, final);
+	}
 }
 
 /* a 2xx to whoever sent events promises they are stored */
@@ -543,6 +652,11 @@ astra_engine_start_state (AstraEngine *self, GPtrArray *webhooks, GPtrArray *err
 		g_ptr_array_add (errors, g_strdup (error_local->message));
 		return FALSE;
 	}
+	self->silences = astra_silences_new (self->state_db, self->clock, &error_local);
+	if (self->silences == NULL) {
+		g_ptr_array_add (errors, g_strdup (error_local->message));
+		return FALSE;
+	}
 	self->deliverer = astra_deliverer_new (self->clock, self->outbox, astra_engine_attempt_start_cb, self);
 	g_signal_connect (self->deliverer, "attempt-finished", G_CALLBACK (astra_engine_attempt_finished_cb), self);
 	astra_deliverer_set_webhooks (self->deliverer, webhooks);
@@ -611,12 +725,12 @@ astra_engine_start (AstraEngine *self, GPtrArray *errors)
 	return TRUE;
 }
 
-gboolean
-astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
+/* swaps config in if its webhooks and rules are valid and nothing past errors[n_errors] was found */
+static gboolean
+astra_engine_reload_full (AstraEngine *self, AstraConfig *config, GPtrArray *errors, guint n_errors)
 {
 	g_autoptr(GPtrArray) webhooks = NULL;
 	g_autoptr(AstraRuleSet) rules = NULL;
-	guint n_errors = errors->len;
 	g_autofree char *old_address = NULL;
 	g_autofree char *new_address = NULL;
 
@@ -637,6 +751,9 @@ astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
 		g_warning ("[daemon] plugin-dir changed: that takes a restart");
 	if (g_strcmp0 (astra_config_get_rules_dir (self->config), astra_config_get_rules_dir (config)) != 0)
 		g_warning ("[daemon] rules-dir changed: it is read now, but watched for changes only after a restart");
+	if (astra_config_get_bus (self->config) != astra_config_get_bus (config))
+		g_warning ("[dbus] bus changed to %s: that takes a restart",
+			   astra_config_bus_to_string (astra_config_get_bus (config)));
 
 	astra_http_server_set_max_body_size (self->http, astra_config_get_max_body_size (config));
 	astra_router_set_webhooks (self->router, webhooks);
@@ -647,7 +764,63 @@ astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
 	if (self->agents != NULL)
 		astra_agent_registry_set_default_offline_after (self->agents, astra_config_get_offline_after (config));
 	g_set_object (&self->config, config);
+	self->generation++;
 	g_message ("configuration reloaded: %u webhooks, %u rules", webhooks->len, astra_rule_set_get_rules (rules)->len);
+	g_signal_emit (self, signals[SIGNAL_RELOADED], 0, self->generation);
+	return TRUE;
+}
+
+/**
+ * astra_engine_reload:
+ * @self: an #AstraEngine
+ * @config: the new configuration
+ * @errors: (element-type utf8): where problems are appended
+ *
+ * Swaps in the webhooks and rules of @config if all of them are valid; else
+ * the running set stays.
+ *
+ * Returns: %TRUE if @config is now in force
+ *
+ * Since: 1.0
+ */
+gboolean
+astra_engine_reload (AstraEngine *self, AstraConfig *config, GPtrArray *errors)
+{
+	g_return_val_if_fail (ASTRA_IS_ENGINE (self), FALSE);
+	return astra_engine_reload_full (self, config, errors, errors->len);
+}
+
+/**
+ * astra_engine_reload_from_disk:
+ * @self: an #AstraEngine
+ * @errors: (element-type utf8): where problems are appended
+ *
+ * The reload of SIGHUP and D-Bus: reads the configuration file again (with
+ * the command line's overrides) and swaps in its webhooks and rules only if
+ * all of it is valid. Every problem is appended to @errors, as
+ * "FILE:LINE: [GROUP] KEY: message", and logged.
+ *
+ * Returns: %TRUE if the new configuration is in force
+ *
+ * Since: 1.0
+ */
+gboolean
+astra_engine_reload_from_disk (AstraEngine *self, GPtrArray *errors)
+{
+	g_autoptr(AstraConfig) config = NULL;
+	guint n_errors = errors->len;
+
+	g_return_val_if_fail (ASTRA_IS_ENGINE (self), FALSE);
+
+	g_message ("reloading %s", astra_config_get_path (self->config));
+	/* the webhooks and rules are checked even when the file has errors: every problem at once */
+	config = astra_config_load_again (self->config, errors);
+	if (config == NULL || !astra_engine_reload_full (self, config, errors, n_errors)) {
+		for (guint i = n_errors; i < errors->len; i++)
+			g_warning ("%s", (const char *) g_ptr_array_index (errors, i));
+		g_warning ("reload refused: %u errors; the previous configuration stays in force", errors->len - n_errors);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -760,4 +933,622 @@ AstraSeriesStore *
 astra_engine_get_series (AstraEngine *self)
 {
 	return self->series;
+}
+
+AstraDeliverer *
+astra_engine_get_deliverer (AstraEngine *self)
+{
+	return self->deliverer;
+}
+
+AstraOutbox *
+astra_engine_get_outbox (AstraEngine *self)
+{
+	return self->outbox;
+}
+
+AstraSilences *
+astra_engine_get_silences (AstraEngine *self)
+{
+	return self->silences;
+}
+
+AstraStateDb *
+astra_engine_get_state_db (AstraEngine *self)
+{
+	return self->state_db;
+}
+
+AstraMetrics *
+astra_engine_get_metrics (AstraEngine *self)
+{
+	return self->metrics;
+}
+
+gint64
+astra_engine_get_started_at (AstraEngine *self)
+{
+	return self->started_at_us;
+}
+
+guint
+astra_engine_get_generation (AstraEngine *self)
+{
+	return self->generation;
+}
+
+/**
+ * astra_engine_push_sample:
+ * @self: an #AstraEngine
+ * @metric: a metric name, e.g. `latency_ms`
+ * @value: the value
+ * @labels: (array length=n_labels): its labels
+ * @n_labels: the number of @labels
+ * @error: return location for a #GError
+ *
+ * Adds one sample at the clock's now, through the same path as the samples
+ * agents and collectors send: the series store's bounds, then the rules.
+ *
+ * Returns: %TRUE if the sample was taken
+ *
+ * Since: 1.0
+ */
+gboolean
+astra_engine_push_sample (AstraEngine *self,
+			  const char *metric,
+			  double value,
+			  const AstraLabel *labels,
+			  guint n_labels,
+			  GError **error)
+{
+	AstraSeriesReject reject = ASTRA_SERIES_REJECT_NONE;
+
+	g_return_val_if_fail (ASTRA_IS_ENGINE (self), FALSE);
+
+	if (self->rule_engine == NULL) {
+		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_FAILED, "the engine is not started");
+		return FALSE;
+	}
+	if (!isfinite (value)) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "value: %g is not a finite number", value);
+		return FALSE;
+	}
+	if (!astra_engine_sample_cb (metric, labels, n_labels, value, 0, &reject, self)) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "sample of %s refused: %s", metric,
+			     astra_series_reject_to_string (reject));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+astra_engine_check_json_size (const char *what, const char *json, GError **error)
+{
+	if (strlen (json) > ASTRA_ENGINE_MAX_EVENT_JSON) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_TOO_LARGE, "%s: larger than %u bytes", what,
+			     (guint) ASTRA_ENGINE_MAX_EVENT_JSON);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static AstraEventKind
+astra_engine_kind_from_string (const char *type, GError **error)
+{
+	AstraEventKind kind = astra_event_kind_from_string (type);
+	g_autoptr(GString) known = NULL;
+	g_autofree char *escaped = NULL;
+
+	if (kind != ASTRA_EVENT_KIND_UNKNOWN)
+		return kind;
+	known = g_string_new (NULL);
+	for (guint k = ASTRA_EVENT_KIND_UNKNOWN + 1; k < ASTRA_EVENT_KIND_LAST; k++)
+		g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", astra_event_kind_to_string (k));
+	/* the caller's text, bounded and escaped: it may be anything */
+	escaped = g_strescape (type, NULL);
+	if (strlen (escaped) > 64)
+		escaped[64] = '\0';
+	g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "event_type: '%s' is not an event type (known: %s)",
+		     escaped, known->str);
+	return ASTRA_EVENT_KIND_UNKNOWN;
+}
+
+/* a whole event, checked as the SDK checks stored bodies, once made canonical */
+static AstraEvent *
+astra_engine_event_from_text (const char *text, gsize len, GError **error)
+{
+	g_autoptr(JsonNode) root = astra_json_parse (text, len, error);
+	g_autoptr(GBytes) canonical = NULL;
+
+	if (root == NULL)
+		return NULL;
+	canonical = astra_json_serialize (root, error);
+	if (canonical == NULL)
+		return NULL;
+	return astra_event_new_from_body ("evt_parsed", canonical, error);
+}
+
+/* the same event as a new one: a fresh id, made now */
+static AstraEvent *
+astra_engine_event_renew (AstraEngine *self, AstraEvent *event, gint64 timestamp, GError **error)
+{
+	if (timestamp < 0)
+		timestamp = astra_clock_now (self->clock) / G_USEC_PER_SEC;
+	return astra_event_new (astra_event_get_kind (event), timestamp, astra_event_get_data (event), error);
+}
+
+/**
+ * astra_engine_sample_event:
+ * @self: an #AstraEngine
+ * @type: an event type, e.g. `alert.triggered`
+ * @error: return location for a #GError
+ *
+ * The sample event of @type, as TestWebhook and RenderEvent send it: the
+ * example of tests/events/ compiled into the engine, with a new id and the
+ * clock's now as its timestamp.
+ *
+ * Returns: (transfer full): the event, or %NULL if @type is not an event type
+ *
+ * Since: 1.0
+ */
+AstraEvent *
+astra_engine_sample_event (AstraEngine *self, const char *type, GError **error)
+{
+	g_autofree char *path = NULL;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(AstraEvent) sample = NULL;
+	AstraEventKind kind = astra_engine_kind_from_string (type, error);
+
+	if (kind == ASTRA_EVENT_KIND_UNKNOWN)
+		return NULL;
+	path = g_strdup_printf ("/org/astranetmon/astra/engine/samples/%s.json", astra_event_kind_to_string (kind));
+	bytes = g_resource_lookup_data (astra_engine_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+	if (bytes == NULL)
+		return NULL;
+	sample = astra_engine_event_from_text (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), error);
+	if (sample == NULL) {
+		g_prefix_error (error, "sample %s: ", type);
+		return NULL;
+	}
+	return astra_engine_event_renew (self, sample, -1, error);
+}
+
+/**
+ * astra_engine_parse_event:
+ * @self: an #AstraEngine
+ * @json: a whole event: `{"event":...,"timestamp":...,"data":{...}}`
+ * @error: return location for a #GError
+ *
+ * Reads an event someone wrote, checked like any other (type, timestamp,
+ * schema), with a new id.
+ *
+ * Returns: (transfer full): the event, or %NULL with %ASTRA_ERROR_INVALID_DATA
+ *   naming what is wrong (%ASTRA_ERROR_TOO_LARGE when it is too large)
+ *
+ * Since: 1.0
+ */
+AstraEvent *
+astra_engine_parse_event (AstraEngine *self, const char *json, GError **error)
+{
+	g_autoptr(AstraEvent) event = NULL;
+
+	if (!astra_engine_check_json_size ("event_json", json, error))
+		return NULL;
+	event = astra_engine_event_from_text (json, strlen (json), error);
+	if (event == NULL) {
+		g_prefix_error (error, "event_json: ");
+		return NULL;
+	}
+	return astra_engine_event_renew (self, event, astra_event_get_timestamp (event), error);
+}
+
+/**
+ * astra_engine_emit_json:
+ * @self: an #AstraEngine
+ * @type: an event type, e.g. `speedtest.completed`
+ * @data_json: the event's data object, as JSON
+ * @error: return location for a #GError
+ *
+ * Makes an event of @type with @data_json at the clock's now, checked against
+ * its schema, and emits it like any other.
+ *
+ * Returns: (transfer full): the event emitted, or %NULL with
+ *   %ASTRA_ERROR_INVALID_DATA naming the field at fault
+ *
+ * Since: 1.0
+ */
+AstraEvent *
+astra_engine_emit_json (AstraEngine *self, const char *type, const char *data_json, GError **error)
+{
+	AstraEventKind kind = ASTRA_EVENT_KIND_UNKNOWN;
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(AstraEvent) event = NULL;
+
+	g_return_val_if_fail (ASTRA_IS_ENGINE (self), NULL);
+
+	kind = astra_engine_kind_from_string (type, error);
+	if (kind == ASTRA_EVENT_KIND_UNKNOWN)
+		return NULL;
+	if (!astra_engine_check_json_size ("data_json", data_json, error))
+		return NULL;
+	root = astra_json_parse (data_json, strlen (data_json), error);
+	if (root == NULL) {
+		g_prefix_error (error, "data_json: ");
+		return NULL;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT (root)) {
+		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "data_json: expected a JSON object");
+		return NULL;
+	}
+	event = astra_event_new (kind, astra_clock_now (self->clock) / G_USEC_PER_SEC, json_node_get_object (root),
+				 error);
+	if (event == NULL)
+		return NULL;
+	astra_engine_emit (self, event);
+	return g_steal_pointer (&event);
+}
+
+/**
+ * astra_engine_lookup_webhook:
+ * @self: an #AstraEngine
+ * @name: a webhook's name
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer none): the configured webhook of that name, or %NULL
+ *   with %ASTRA_ERROR_NOT_FOUND naming the webhooks there are
+ *
+ * Since: 1.0
+ */
+AstraWebhook *
+astra_engine_lookup_webhook (AstraEngine *self, const char *name, GError **error)
+{
+	GPtrArray *webhooks = astra_router_get_webhooks (self->router);
+	g_autoptr(GString) known = g_string_new (NULL);
+	g_autofree char *escaped = NULL;
+
+	for (guint i = 0; i < webhooks->len; i++) {
+		AstraWebhook *webhook = g_ptr_array_index (webhooks, i);
+		if (g_strcmp0 (astra_webhook_get_name (webhook), name) == 0)
+			return webhook;
+		g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", astra_webhook_get_name (webhook));
+	}
+	escaped = g_strescape (name, NULL);
+	if (strlen (escaped) > 64)
+		escaped[64] = '\0';
+	g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_FOUND, "no webhook '%s' is configured (%s%s)", escaped,
+		     known->len > 0 ? "configured: " : "there are none", known->str);
+	return NULL;
+}
+
+/**
+ * astra_engine_redact:
+ * @webhook: an #AstraWebhook
+ * @text: (nullable): text that may hold the webhook's credentials
+ *
+ * Returns: (transfer full) (nullable): @text with each of the webhook's
+ *   credentials (astra_webhook_get_secrets()) replaced by "[redacted]"
+ *
+ * Since: 1.0
+ */
+char *
+astra_engine_redact (AstraWebhook *webhook, const char *text)
+{
+	const char *const *secrets = astra_webhook_get_secrets (webhook);
+	g_autoptr(GString) str = NULL;
+
+	if (text == NULL)
+		return NULL;
+	str = g_string_new (text);
+	for (guint i = 0; secrets != NULL && secrets[i] != NULL; i++)
+		g_string_replace (str, secrets[i], ASTRA_ENGINE_REDACTED, 0);
+	return g_string_free (g_steal_pointer (&str), FALSE);
+}
+
+/* headers that carry a signature or a credential whatever their value */
+static gboolean
+astra_engine_header_is_secret (const char *name)
+{
+	static const char *const words[] = {"signature", "authorization", "token", "secret", "key", "cookie", NULL};
+	g_autofree char *lower = g_ascii_strdown (name, -1);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		if (strstr (lower, words[i]) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* scheme://host:port: the path and query of Slack, Discord and Teams URLs are the credential */
+static char *
+astra_engine_reduce_url (const char *url)
+{
+	g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+	const char *scheme;
+	const char *host;
+	int port;
+
+	if (uri == NULL || g_uri_get_host (uri) == NULL)
+		return g_strdup (ASTRA_ENGINE_REDACTED);
+	scheme = g_uri_get_scheme (uri);
+	host = g_uri_get_host (uri);
+	port = g_uri_get_port (uri);
+	if (port < 0)
+		port = g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 80;
+	return g_strdup_printf ("%s://%s%s%s:%d", scheme, strchr (host, ':') != NULL ? "[" : "", host,
+				strchr (host, ':') != NULL ? "]" : "", port);
+}
+
+typedef struct {
+	AstraWebhook *webhook;
+	GPtrArray *pairs; /* name, value, name, value... */
+} AstraEngineHeaders;
+
+static void
+astra_engine_collect_header_cb (const char *name, const char *value, gpointer user_data)
+{
+	AstraEngineHeaders *headers = user_data;
+
+	g_ptr_array_add (headers->pairs, g_strdup (name));
+	if (astra_engine_header_is_secret (name))
+		g_ptr_array_add (headers->pairs, g_strdup (ASTRA_ENGINE_REDACTED));
+	else
+		g_ptr_array_add (headers->pairs, astra_engine_redact (headers->webhook, value));
+}
+
+static gint
+astra_engine_compare_header_names (gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* text for people: valid UTF-8, at most max bytes, cut at a character boundary */
+static char *
+astra_engine_excerpt (const char *data, gsize len, gsize max)
+{
+	char *valid = g_utf8_make_valid (data, (gssize) len);
+	gsize cut = strlen (valid);
+
+	if (cut > max) {
+		/* back to the start of the character the cut would split */
+		cut = max;
+		while (cut > 0 && ((guchar) valid[cut] & 0xC0) == 0x80)
+			cut--;
+		valid[cut] = '\0';
+	}
+	return valid;
+}
+
+/**
+ * astra_engine_render:
+ * @self: an #AstraEngine
+ * @webhook: a configured webhook's name
+ * @event_type: an event type; its sample is used when @event_json is empty
+ * @event_json: a whole event, or "" for the sample of @event_type
+ * @error: return location for a #GError
+ *
+ * A dry run: the request @webhook would send, rendered by its plugin and
+ * signed, without sending it. The URL is reduced to scheme, host and port;
+ * signature and credential headers read "[redacted]", and so does any of
+ * the webhook's credentials wherever else it appears.
+ *
+ * Returns: (transfer full): the request, or %NULL: %ASTRA_ERROR_NOT_FOUND
+ *   (no such webhook), %ASTRA_ERROR_INVALID_DATA (the event),
+ *   %ASTRA_ERROR_NOT_SUPPORTED (the plugin declines the event),
+ *   %ASTRA_ERROR_PLUGIN (it failed to render)
+ *
+ * Since: 1.0
+ */
+AstraRenderedRequest *
+astra_engine_render (AstraEngine *self,
+		     const char *webhook_name,
+		     const char *event_type,
+		     const char *event_json,
+		     GError **error)
+{
+	AstraWebhook *webhook = astra_engine_lookup_webhook (self, webhook_name, error);
+	g_autoptr(AstraEvent) event = NULL;
+	g_autoptr(AstraRequest) request = astra_request_new ();
+	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GPtrArray) order = g_ptr_array_new ();
+	AstraEngineHeaders headers = {webhook, pairs};
+	AstraRenderedRequest *rendered;
+	AstraSigner *signer;
+	GBytes *body;
+	gint64 now_s = astra_clock_now (self->clock) / G_USEC_PER_SEC;
+
+	if (webhook == NULL)
+		return NULL;
+	if (event_json != NULL && event_json[0] != '\0') {
+		event = astra_engine_parse_event (self, event_json, error);
+		if (event == NULL)
+			return NULL;
+		if (event_type != NULL && event_type[0] != '\0' &&
+		    g_strcmp0 (event_type, astra_event_get_type_name (event)) != 0) {
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
+				     "event_type: the event is a %s, not the type given; give one or the other",
+				     astra_event_get_type_name (event));
+			return NULL;
+		}
+	} else {
+		event = astra_engine_sample_event (self, event_type, error);
+		if (event == NULL)
+			return NULL;
+	}
+
+	/* what the dispatcher does for each attempt, up to the send */
+	if (!astra_plugin_render (astra_webhook_get_plugin (webhook), event, request, &error_local)) {
+		g_autofree char *message = astra_engine_redact (webhook, error_local->message);
+		if (g_error_matches (error_local, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED)) {
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED,
+				     "webhook %s (plugin %s) sends nothing for %s: %s", webhook_name,
+				     astra_webhook_get_plugin_name (webhook), astra_event_get_type_name (event), message);
+		} else {
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN, "webhook %s: plugin %s failed to render %s: %s",
+				     webhook_name, astra_webhook_get_plugin_name (webhook),
+				     astra_event_get_type_name (event), message);
+		}
+		return NULL;
+	}
+	if (!astra_request_validate (request, &error_local)) {
+		g_autofree char *message = astra_engine_redact (webhook, error_local->message);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN, "webhook %s: plugin %s rendered an invalid request: %s",
+			     webhook_name, astra_webhook_get_plugin_name (webhook), message);
+		return NULL;
+	}
+	signer = astra_webhook_get_signer (webhook);
+	if (signer != NULL) {
+		if (!astra_signer_sign_request (signer, request, astra_event_get_id (event), now_s, &error_local)) {
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_SIGNATURE, "webhook %s: signing failed: %s",
+				     webhook_name, error_local->message);
+			return NULL;
+		}
+	} else if (astra_request_get_header (request, "X-Webhook-Id") == NULL) {
+		g_autofree char *timestamp = g_strdup_printf ("%" G_GINT64_FORMAT, now_s);
+		astra_request_set_header (request, "X-Webhook-Id", astra_event_get_id (event));
+		astra_request_set_header (request, "X-Webhook-Timestamp", timestamp);
+	}
+	if (astra_request_get_header (request, "User-Agent") == NULL) {
+		g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s", PACKAGE_VERSION);
+		astra_request_set_header (request, "User-Agent", user_agent);
+	}
+	if (astra_request_get_content_type (request) != NULL && astra_request_get_header (request, "Content-Type") == NULL)
+		astra_request_set_header (request, "Content-Type", astra_request_get_content_type (request));
+
+	rendered = g_new0 (AstraRenderedRequest, 1);
+	rendered->method = g_strdup (astra_request_get_method (request));
+	rendered->url = astra_engine_reduce_url (astra_request_get_url (request));
+	rendered->event_id = g_strdup (astra_event_get_id (event));
+	body = astra_request_get_body (request);
+	if (body != NULL) {
+		g_autofree char *text = g_utf8_make_valid (g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
+		rendered->body = astra_engine_redact (webhook, text);
+	} else {
+		rendered->body = g_strdup ("");
+	}
+	astra_request_foreach_header (request, astra_engine_collect_header_cb, &headers);
+	for (guint i = 0; i < pairs->len; i += 2)
+		g_ptr_array_add (order, pairs->pdata + i);
+	g_ptr_array_sort (order, astra_engine_compare_header_names);
+	rendered->names = g_ptr_array_new_with_free_func (g_free);
+	rendered->values = g_ptr_array_new_with_free_func (g_free);
+	for (guint i = 0; i < order->len; i++) {
+		char **pair = g_ptr_array_index (order, i);
+		g_ptr_array_add (rendered->names, g_strdup (pair[0]));
+		g_ptr_array_add (rendered->values, g_strdup (pair[1]));
+	}
+	return rendered;
+}
+
+typedef struct {
+	AstraWebhook *webhook;
+	AstraEvent *event;
+} AstraEngineTest;
+
+static void
+astra_engine_test_free (AstraEngineTest *test)
+{
+	g_clear_object (&test->webhook);
+	g_clear_object (&test->event);
+	g_free (test);
+}
+
+static void
+astra_engine_test_attempt_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = G_TASK (user_data);
+	AstraEngineTest *test = g_task_get_task_data (task);
+	g_autoptr(AstraAttempt) attempt = astra_dispatcher_attempt_finish (ASTRA_DISPATCHER (source), result);
+	AstraWebhookTestResult *out = g_new0 (AstraWebhookTestResult, 1);
+
+	out->event_id = g_strdup (astra_event_get_id (test->event));
+	out->outcome = attempt->outcome;
+	out->skipped = attempt->skipped;
+	out->status = attempt->status;
+	out->latency_ms = (double) attempt->latency_us / 1000.0;
+	out->reason = astra_engine_redact (test->webhook, attempt->reason);
+	if (attempt->response_body != NULL) {
+		gsize len = 0;
+		const char *data = g_bytes_get_data (attempt->response_body, &len);
+		g_autofree char *excerpt = astra_engine_excerpt (data, len, ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
+		/* a receiver that echoes the request must not leak the credential through us */
+		out->response_excerpt = astra_engine_redact (test->webhook, excerpt);
+		if (strlen (out->response_excerpt) > ASTRA_ENGINE_MAX_RESPONSE_EXCERPT) {
+			g_autofree char *cut = astra_engine_excerpt (out->response_excerpt,
+								     strlen (out->response_excerpt),
+								     ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
+			g_free (out->response_excerpt);
+			out->response_excerpt = g_steal_pointer (&cut);
+		}
+	} else {
+		out->response_excerpt = g_strdup ("");
+	}
+	g_task_return_pointer (task, out, (GDestroyNotify) astra_webhook_test_result_free);
+}
+
+/**
+ * astra_engine_test_webhook_async:
+ * @self: an #AstraEngine
+ * @webhook: a configured webhook's name
+ * @event_type: the type of the sample event to send
+ * @callback: called when the attempt is over
+ * @user_data: for @callback
+ *
+ * Sends the sample event of @event_type to @webhook once, now, through the
+ * dispatcher (rendered, signed, classified) but outside the outbox: no
+ * retry, no history, whether the webhook is enabled or not.
+ *
+ * Since: 1.0
+ */
+void
+astra_engine_test_webhook_async (AstraEngine *self,
+				 const char *webhook_name,
+				 const char *event_type,
+				 GAsyncReadyCallback callback,
+				 gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+	g_autoptr(GError) error_local = NULL;
+	AstraWebhook *webhook;
+	AstraEngineTest *test;
+	AstraEvent *event;
+
+	g_task_set_source_tag (task, astra_engine_test_webhook_async);
+	webhook = astra_engine_lookup_webhook (self, webhook_name, &error_local);
+	if (webhook == NULL) {
+		g_task_return_error (task, g_steal_pointer (&error_local));
+		return;
+	}
+	event = astra_engine_sample_event (self, event_type, &error_local);
+	if (event == NULL) {
+		g_task_return_error (task, g_steal_pointer (&error_local));
+		return;
+	}
+	test = g_new0 (AstraEngineTest, 1);
+	test->webhook = g_object_ref (webhook);
+	test->event = event;
+	g_task_set_task_data (task, test, (GDestroyNotify) astra_engine_test_free);
+	g_debug ("webhook %s: sending a test %s %s", webhook_name, astra_event_get_type_name (event),
+		 astra_event_get_id (event));
+	astra_dispatcher_attempt_async (self->dispatcher, webhook, event, 1, NULL, astra_engine_test_attempt_cb,
+					g_steal_pointer (&task));
+}
+
+/**
+ * astra_engine_test_webhook_finish:
+ * @self: an #AstraEngine
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): what the attempt came to, or %NULL with
+ *   %ASTRA_ERROR_NOT_FOUND (no such webhook) or %ASTRA_ERROR_INVALID_DATA (no
+ *   such event type)
+ *
+ * Since: 1.0
+ */
+AstraWebhookTestResult *
+astra_engine_test_webhook_finish (AstraEngine *self, GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+	return g_task_propagate_pointer (G_TASK (result), error);
 }

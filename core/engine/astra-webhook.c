@@ -58,6 +58,7 @@ struct _AstraWebhook {
 	AstraSigner *signer;
 	char *disabled_reason;
 	AstraDeliveryPolicy policy;
+	GStrv secrets;
 };
 
 G_STATIC_ASSERT (ASTRA_EVENT_KIND_LAST <= 32);
@@ -76,6 +77,7 @@ astra_webhook_finalize (GObject *object)
 	g_clear_object (&self->signer);
 	g_free (self->disabled_reason);
 	g_array_unref (self->policy.retry_schedule_us);
+	g_strfreev (self->secrets);
 	G_OBJECT_CLASS (astra_webhook_parent_class)->finalize (object);
 }
 
@@ -350,6 +352,73 @@ astra_webhook_parse_signer (AstraWebhook *self,
 	return TRUE;
 }
 
+static gint
+astra_webhook_compare_length (gconstpointer a, gconstpointer b)
+{
+	gsize len_a = strlen (*(const char *const *) a);
+	gsize len_b = strlen (*(const char *const *) b);
+
+	return len_a < len_b ? 1 : len_a > len_b ? -1 : 0;
+}
+
+/* shorter strings would blank out ordinary words of a body */
+#define ASTRA_WEBHOOK_MIN_SECRET_LEN 4
+
+static void
+astra_webhook_add_secret (GPtrArray *secrets, const char *value)
+{
+	if (value == NULL || strlen (value) < ASTRA_WEBHOOK_MIN_SECRET_LEN)
+		return;
+	for (guint i = 0; i < secrets->len; i++) {
+		if (g_strcmp0 (g_ptr_array_index (secrets, i), value) == 0)
+			return;
+	}
+	g_ptr_array_add (secrets, g_strdup (value));
+}
+
+/* credentials are the keys that may come from a file (the SDK's KEY / KEY-file convention) */
+static void
+astra_webhook_collect_secrets (AstraWebhook *self, const AstraWebhookConfig *wc, const char *const *plugin_keys)
+{
+	g_autoptr(GPtrArray) secrets = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+
+	g_ptr_array_add (keys, g_strdup ("secret"));
+	for (guint i = 0; plugin_keys != NULL && plugin_keys[i] != NULL; i++) {
+		if (g_str_has_suffix (plugin_keys[i], "-file"))
+			g_ptr_array_add (keys, g_strndup (plugin_keys[i], strlen (plugin_keys[i]) - strlen ("-file")));
+	}
+	for (guint i = 0; i < keys->len; i++) {
+		const char *key = g_ptr_array_index (keys, i);
+		g_autofree char *value = astra_key_file_get_secret (wc->keyfile, wc->group, key, NULL);
+		g_autoptr(GUri) uri = NULL;
+		g_auto(GStrv) parts = NULL;
+
+		if (value == NULL)
+			continue;
+		g_strstrip (value);
+		astra_webhook_add_secret (secrets, value);
+		/* several whsec_ secrets side by side, and each without its prefix */
+		parts = g_strsplit_set (value, " \t\r\n", -1);
+		for (guint j = 0; parts[j] != NULL; j++) {
+			astra_webhook_add_secret (secrets, parts[j]);
+			if (g_str_has_prefix (parts[j], "whsec_"))
+				astra_webhook_add_secret (secrets, parts[j] + strlen ("whsec_"));
+		}
+		/* Slack, Discord and Teams put the credential in the URL's path */
+		uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+		if (uri != NULL) {
+			astra_webhook_add_secret (secrets, g_uri_get_path (uri));
+			astra_webhook_add_secret (secrets, g_uri_get_query (uri));
+			astra_webhook_add_secret (secrets, g_uri_get_userinfo (uri));
+		}
+	}
+	/* the longest first, so that a secret inside another is blanked out with it */
+	g_ptr_array_sort (secrets, astra_webhook_compare_length);
+	g_ptr_array_add (secrets, NULL);
+	self->secrets = (GStrv) g_ptr_array_free (g_steal_pointer (&secrets), FALSE);
+}
+
 AstraWebhook *
 astra_webhook_new (AstraConfig *config,
 		   const AstraWebhookConfig *wc,
@@ -427,6 +496,7 @@ astra_webhook_new (AstraConfig *config,
 
 	if (errors->len > n_errors)
 		return NULL;
+	astra_webhook_collect_secrets (self, wc, plugin_keys);
 	return g_steal_pointer (&self);
 }
 
@@ -520,6 +590,12 @@ const AstraDeliveryPolicy *
 astra_webhook_get_policy (AstraWebhook *self)
 {
 	return &self->policy;
+}
+
+const char *const *
+astra_webhook_get_secrets (AstraWebhook *self)
+{
+	return (const char *const *) self->secrets;
 }
 
 gboolean

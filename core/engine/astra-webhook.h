@@ -52,6 +52,10 @@ AstraSeverity astra_webhook_get_min_severity (AstraWebhook *self);
 guint astra_webhook_get_timeout (AstraWebhook *self);
 AstraSigner *astra_webhook_get_signer (AstraWebhook *self);
 const AstraDeliveryPolicy *astra_webhook_get_policy (AstraWebhook *self);
+/* the credentials in its configuration, to blank out of anything shown to people (RenderEvent):
+ * the secret(s), and the value of every key that may also be given as KEY-file (url,
+ * routing-key, ...), with a URL's path and query on their own as well */
+const char *const *astra_webhook_get_secrets (AstraWebhook *self);
 /* enabled, subscribed to the event's type and at or above min-severity */
 gboolean astra_webhook_wants (AstraWebhook *self, AstraEvent *event);
 
