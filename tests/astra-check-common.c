@@ -65,7 +65,7 @@ astra_check_fixture_path (const char *type_name)
 {
 	g_autofree char *name = g_strdup_printf ("%s.json", type_name);
 
-	return astra_check_source_path ("tests", "events", name, NULL);
+	return astra_check_source_path ("data", "events", name, NULL);
 }
 
 GBytes *
@@ -94,7 +94,7 @@ astra_check_fixture_event (const char *type_name, const char *id)
 	g_autoptr(GError) error = NULL;
 	AstraEvent *event = astra_event_new_from_body (id, body, &error);
 
-	ck_assert_msg (event != NULL, "tests/events/%s.json: %s", type_name,
+	ck_assert_msg (event != NULL, "data/events/%s.json: %s", type_name,
 		       error != NULL ? error->message : "?");
 	return event;
 }

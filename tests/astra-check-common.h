@@ -3,7 +3,7 @@
  *
  * What every libcheck suite shares: assertions, temp folders and files, the
  * source and build trees (ASTRA_SOURCE_DIR, ASTRA_BUILD_DIR, set by meson
- * test), the event fixtures of tests/events/ and main()'s runner. Only GLib,
+ * test), the event fixtures of data/events/ and main()'s runner. Only GLib,
  * json-glib, the public SDK and check, so the suites over the SDK alone can
  * link it as well as the engine and integration suites.
  *
@@ -60,7 +60,7 @@ char *astra_check_read_file (const char *path, gsize *len);
 /* the contents of REL ("data/astra-alertd.conf") below the source tree */
 char *astra_check_read_source_file (const char *rel);
 
-/* tests/events/TYPE.json as it is on disk */
+/* data/events/TYPE.json as it is on disk */
 GBytes *astra_check_fixture_bytes (const char *type_name);
 /* likewise, without a final newline */
 char *astra_check_fixture_text (const char *type_name);
@@ -157,7 +157,7 @@ JsonObject *astra_check_get_object (JsonObject *object, const char *member);
 
 /* the time of events built from changed fixture data: 2025-12-17T10:30:00Z */
 #define ASTRA_CHECK_EVENT_TIME G_GINT64_CONSTANT (1765967400)
-/* a copy of the data of tests/events/TYPE.json, to change */
+/* a copy of the data of data/events/TYPE.json, to change */
 JsonObject *astra_check_fixture_data (const char *type_name);
 /* the event of @type_name with @data at ASTRA_CHECK_EVENT_TIME, which the schema must accept */
 AstraEvent *astra_check_event_new (const char *type_name, JsonObject *data);

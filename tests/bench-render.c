@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * What rendering costs: every built-in destination plugin renders each of
- * the seven event types (the fixtures of tests/events/) many times on one
+ * the seven event types (the fixtures of data/events/) many times on one
  * core; prints us per event and the largest body each produced.
  */
 
@@ -47,7 +47,7 @@ main (void)
 	/* check's helpers assert, which only works inside a test: load the fixtures plainly */
 	for (guint i = 0; i < ASTRA_CHECK_N_EVENT_TYPES; i++) {
 		g_autofree char *name = g_strdup_printf ("%s.json", astra_check_event_types[i]);
-		g_autofree char *path = g_build_filename (g_getenv ("ASTRA_SOURCE_DIR"), "tests", "events", name, NULL);
+		g_autofree char *path = g_build_filename (g_getenv ("ASTRA_SOURCE_DIR"), "data", "events", name, NULL);
 		g_autofree char *text = NULL;
 		g_autoptr(GBytes) body = NULL;
 		g_autoptr(GError) error = NULL;

@@ -1377,7 +1377,7 @@ START_TEST (test_wants_alert_severity)
 					    0600);
 	g_autoptr(GPtrArray) webhooks = NULL;
 	g_autoptr(GPtrArray) errors = check_file (path, NULL, &webhooks);
-	g_autofree char *text = astra_check_read_source_file ("tests/events/alert.triggered.json");
+	g_autofree char *text = astra_check_read_source_file ("data/events/alert.triggered.json");
 	g_autoptr(JsonNode) root = NULL;
 	AstraWebhook *webhook;
 

@@ -203,7 +203,7 @@ END_TEST
 
 START_TEST (test_fixtures_dir)
 {
-	g_autofree char *path = astra_check_source_path ("tests", "events", NULL);
+	g_autofree char *path = astra_check_source_path ("data", "events", NULL);
 	g_autoptr(GDir) dir = NULL;
 	g_autoptr(GError) error = NULL;
 	const char *name;

@@ -3,7 +3,7 @@
 /*
  * POST /v1/reports bodies: astra_ingest_parse_reports() and
  * astra_ingest_build_reply(). The valid example of each event type comes from
- * tests/events/ and the required fields and types from data/schemas/, both
+ * data/events/ and the required fields and types from data/schemas/, both
  * read through ASTRA_SOURCE_DIR, so a new field or type is covered without
  * editing this file.
  *

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Checks the event JSON Schemas in data/schemas/ and the example events in
-# tests/events/, with the standard library only:
+# data/events/, with the standard library only:
 #
 #  - every schema parses (no duplicate keys), is draft 2020-12 with the
 #    expected $id, a title and a description on every property, and uses only
@@ -10,7 +10,7 @@
 #    implements, with values of the right shape;
 #  - every schema is listed in core/sdk/astra-sdk.gresource.xml and
 #    data/meson.build;
-#  - every event type has exactly one fixture tests/events/<type>.json that is
+#  - every event type has exactly one fixture data/events/<type>.json that is
 #    a canonical body {"event":"<type>","timestamp":"...Z","data":{...}} (as
 #    JavaScript's JSON.stringify(JSON.parse(body)) writes it) whose data
 #    satisfies the schema, checked by a small validator independent of the C one.
@@ -322,7 +322,7 @@ def main():
         else os.environ.get("ASTRA_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     )
     schema_dir = os.path.join(srcdir, "data", "schemas")
-    events_dir = os.path.join(srcdir, "tests", "events")
+    events_dir = os.path.join(srcdir, "data", "events")
 
     # the same set everywhere
     files = sorted(f for f in os.listdir(schema_dir) if f.endswith(".json"))

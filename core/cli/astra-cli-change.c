@@ -276,7 +276,7 @@ astra_cli_render (const AstraCliCommand *cmd, int argc, char **argv)
 		 "\n"
 		 "Examples:\n"
 		 "  astra-alertctl render ops-slack --event agent.status_changed\n"
-		 "  astra-alertctl render ops-slack --file tests/events/alert.triggered.json\n"
+		 "  astra-alertctl render ops-slack --file data/events/alert.triggered.json\n"
 		 "\n"
 		 "With --json: the daemon's answer (method, url, headers, body, event_id) as one\n"
 		 "JSON object.\n");

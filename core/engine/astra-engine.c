@@ -1084,7 +1084,7 @@ astra_engine_event_renew (AstraEngine *self, AstraEvent *event, gint64 timestamp
  * @error: return location for a #GError
  *
  * The sample event of @type, as TestWebhook and RenderEvent send it: the
- * example of tests/events/ compiled into the engine, with a new id and the
+ * example of data/events/ compiled into the engine, with a new id and the
  * clock's now as its timestamp.
  *
  * Returns: (transfer full): the event, or %NULL if @type is not an event type

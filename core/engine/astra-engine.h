@@ -106,7 +106,7 @@ gboolean astra_engine_push_sample (AstraEngine *self,
 				   const AstraLabel *labels,
 				   guint n_labels,
 				   GError **error);
-/* the sample event of a type (the fixtures of tests/events/, compiled in), with a new id and
+/* the sample event of a type (the fixtures of data/events/, compiled in), with a new id and
  * the clock's now; ASTRA_ERROR_INVALID_DATA names the known types */
 AstraEvent *astra_engine_sample_event (AstraEngine *self, const char *type, GError **error);
 /* a whole event ({"event","timestamp","data"}), checked like any other, with a new id */
