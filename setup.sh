@@ -25,7 +25,8 @@ BUILD_PACKAGES=(
 # list exported symbols with nm, build an out-of-tree plugin, and run private D-Bus
 # buses (dbus-daemon, dbus-run-session) with `gdbus call` as an outside client
 TEST_PACKAGES=(python3 nodejs binutils dbus-daemon libglib2.0-bin)
-RUN_PACKAGES=(curl)
+# the demo runs its own D-Bus session bus so astra-alertctl can reach the daemon
+RUN_PACKAGES=(curl dbus-daemon)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -69,10 +70,19 @@ cmd_run() {
 	local state_dir=.state
 	mkdir -p "$state_dir"
 
+	# a private session bus for the demo: the system bus is for the installed service
+	rm -f "$state_dir/bus-address"
+	dbus-daemon --session --nofork --print-address=3 3>"$state_dir/bus-address" &
+	local bus=$!
+	for _ in $(seq 50); do [ -s "$state_dir/bus-address" ] && break; sleep 0.1; done
+	local bus_address
+	bus_address=$(head -n1 "$state_dir/bus-address")
+	export DBUS_SESSION_BUS_ADDRESS=$bus_address
+
 	say "starting the demo receiver: astra-alertctl listen on 127.0.0.1:8471"
 	"$BUILD_DIR/core/cli/astra-alertctl" listen --port 8471 --secret demo-secret-change-me &
 	local receiver=$!
-	trap 'kill $receiver 2>/dev/null || true' EXIT
+	trap 'kill $receiver $bus 2>/dev/null || true' EXIT
 
 	# once the daemon answers, send the AstraNetmon docs' example event and say what to try next
 	(
@@ -98,12 +108,19 @@ cmd_run() {
 		  # validate a config without starting;  reload after editing: kill -HUP \$(pidof astra-alertd)
 		  $BUILD_DIR/core/daemon/astra-alertd --check-config -c data/astra-alertd.conf --plugin-dir $BUILD_DIR/plugins
 
+		  # control it over D-Bus (this demo's own session bus)
+		  export DBUS_SESSION_BUS_ADDRESS='$bus_address' ASTRA_ALERTCTL_BUS=session
+		  $BUILD_DIR/core/cli/astra-alertctl status
+		  $BUILD_DIR/core/cli/astra-alertctl deliveries
+		  $BUILD_DIR/core/cli/astra-alertctl test demo --event speedtest.completed
+		  $BUILD_DIR/core/cli/astra-alertctl monitor
+
 		Stop with Ctrl-C.
 		HELP
 	) &
 
 	say "starting astra-alertd in the foreground"
-	"$BUILD_DIR/core/daemon/astra-alertd" --config data/astra-alertd.conf \
+	"$BUILD_DIR/core/daemon/astra-alertd" --config data/astra-alertd.conf --bus=session \
 		--state-dir "$state_dir" --plugin-dir "$BUILD_DIR/plugins"
 }
 

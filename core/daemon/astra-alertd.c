@@ -66,7 +66,8 @@ astra_daemon_log_field (const GLogField *fields, gsize n_fields, const char *key
 }
 
 /*
- * Every failed attempt is logged (and with --verbose every delivery), so a line must be cheap: formatted once, in the
+ * Every failed attempt is logged (with --verbose every delivery), so a line
+ * must be cheap: formatted once, in the
  * shape GLib's default writer uses ("domain-Message: 12:00:00.000: text"),
  * and written with one write(2). Under systemd the journal gets the
  * structured fields instead.
@@ -244,6 +245,9 @@ astra_daemon_bus_closed_cb (GDBusConnection *connection, gboolean remote_peer_va
 {
 	AstraDaemon *self = user_data;
 
+	/* a desktop session or a demo ends its bus and the daemon together */
+	if (self->stopping)
+		return;
 	g_warning ("lost the connection to the %s%s%s: stopping", astra_daemon_bus_name (self->bus_type),
 		   error != NULL ? ": " : "", error != NULL ? error->message : "");
 	astra_daemon_stop (self, EXIT_FAILURE);
