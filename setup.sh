@@ -23,8 +23,9 @@ BUILD_PACKAGES=(
 )
 # the tests verify signatures with the AstraNetmon docs' Python and Node snippets,
 # list exported symbols with nm, build an out-of-tree plugin, and run private D-Bus
-# buses (dbus-daemon, dbus-run-session) with `gdbus call` as an outside client
-TEST_PACKAGES=(python3 nodejs binutils dbus-daemon libglib2.0-bin)
+# buses (dbus-daemon, dbus-run-session) with `gdbus call` as an outside client, and
+# check the installed service files with systemd-analyze, sysusers, tmpfiles and groff
+TEST_PACKAGES=(python3 nodejs binutils dbus-daemon libglib2.0-bin groff-base man-db procps systemd)
 # the demo runs its own D-Bus session bus so astra-alertctl can reach the daemon
 RUN_PACKAGES=(curl dbus-daemon)
 
