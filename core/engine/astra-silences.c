@@ -9,6 +9,7 @@
 #include "astra-reports.h"
 #include "astra-rule.h"
 #include "astra-silences.h"
+#include "astra-ulid.h"
 
 /* ended rows deleted per main-loop turn */
 #define ASTRA_SILENCES_PRUNE_BATCH 100
@@ -68,8 +69,7 @@ struct _AstraSilences {
 	AstraSilencesLabelSlot *slots; /* one per distinct label of the active silences */
 	guint n_slots;
 	guint64 match_stamp; /* numbers the match calls */
-	guint64 id_last_ms;  /* ids: the last time and random part, to keep them increasing */
-	guint8 id_last_random[10];
+	AstraUlidState ids;
 };
 
 G_DEFINE_FINAL_TYPE (AstraSilences, astra_silences, G_TYPE_OBJECT)
@@ -488,52 +488,13 @@ astra_silences_end_cb (AstraTimer *timer, gpointer user_data)
 
 /* ---- adding ---- */
 
-/* "sil_" + a ULID (48-bit unix milliseconds of the engine clock, 80 random bits) in
- * Crockford base32, increasing within the object; the SDK's generator of event ids
- * (astra-event.c) is private to libastra-plugin */
+/* "sil_" + a ULID of the engine clock's time, increasing within the object */
 static char *
 astra_silences_new_id (AstraSilences *self)
 {
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	gint64 now = astra_clock_now (self->clock) / 1000;
-	guint64 now_ms = now > 0 ? (guint64) now : 0;
-	guint8 raw[16];
-	char *id = g_malloc (4 + 26 + 1);
+	char *id = g_malloc (ASTRA_ULID_ID_LEN + 1);
 
-	if (now_ms > self->id_last_ms) {
-		self->id_last_ms = now_ms;
-		for (guint i = 0; i < sizeof (self->id_last_random); i += 4) {
-			guint32 r = g_random_int ();
-			for (guint j = 0; j < 4 && i + j < sizeof (self->id_last_random); j++)
-				self->id_last_random[i + j] = (guint8) (r >> (8 * j));
-		}
-	} else {
-		/* the same millisecond (or the clock went back): count up */
-		gint i;
-		for (i = sizeof (self->id_last_random) - 1; i >= 0; i--) {
-			if (++self->id_last_random[i] != 0)
-				break;
-		}
-		if (i < 0)
-			self->id_last_ms++;
-	}
-	for (guint i = 0; i < 6; i++)
-		raw[i] = (guint8) (self->id_last_ms >> (8 * (5 - i)));
-	memcpy (raw + 6, self->id_last_random, sizeof (self->id_last_random));
-
-	/* 128 bits as 26 five-bit digits: two leading zero bits make 130 */
-	memcpy (id, "sil_", 4);
-	for (guint i = 0; i < 26; i++) {
-		guint digit = 0;
-		for (guint b = 0; b < 5; b++) {
-			gint bit = (gint) (i * 5 + b) - 2;
-			digit <<= 1;
-			if (bit >= 0)
-				digit |= (raw[bit / 8] >> (7 - bit % 8)) & 1;
-		}
-		id[4 + i] = alphabet[digit];
-	}
-	id[30] = '\0';
+	astra_ulid_next (&self->ids, astra_clock_now (self->clock) / 1000, "sil_", id);
 	return id;
 }
 

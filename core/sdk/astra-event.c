@@ -9,14 +9,13 @@
 #include "astra.h"
 
 #include "astra-event-schema.h"
+#include "astra-ulid.h"
 
 /* 2025-12-17T10:30:00Z */
 #define ASTRA_EVENT_TIMESTAMP_LEN 20
 /* 9999-12-31T23:59:59Z */
 #define ASTRA_EVENT_TIMESTAMP_MAX G_GINT64_CONSTANT (253402300799)
 #define ASTRA_EVENT_ID_MAX_LEN	  128
-/* "evt_" and 26 characters of ULID */
-#define ASTRA_EVENT_ULID_ID_LEN 30
 
 /**
  * AstraEvent:
@@ -179,58 +178,18 @@ astra_event_parse_timestamp (const char *str, gint64 *timestamp)
 	return TRUE;
 }
 
-/* ids: "evt_" + a ULID (48-bit unix milliseconds, 80 random bits) in
- * Crockford base32, monotonic within the process */
+/* ids: "evt_" + a ULID (48-bit unix milliseconds, 80 random bits),
+ * increasing within the process */
 
 static GMutex astra_event_id_mutex;
-static guint64 astra_event_id_last_ms;
-static guint8 astra_event_id_last_random[10];
+static AstraUlidState astra_event_id_state;
 
 static void
 astra_event_generate_id (char *out)
 {
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	gint64 now = g_get_real_time () / 1000;
-	guint64 now_ms = now > 0 ? (guint64) now : 0;
-	guint8 raw[16];
-
 	g_mutex_lock (&astra_event_id_mutex);
-	if (now_ms > astra_event_id_last_ms) {
-		astra_event_id_last_ms = now_ms;
-		for (guint i = 0; i < sizeof (astra_event_id_last_random); i += 4) {
-			guint32 r = g_random_int ();
-			for (guint j = 0; j < 4 && i + j < sizeof (astra_event_id_last_random); j++)
-				astra_event_id_last_random[i + j] = (guint8) (r >> (8 * j));
-		}
-	} else {
-		/* same millisecond (or the clock went back): count up, so ids
-		 * created by this process never sort before earlier ones */
-		gint i;
-		for (i = sizeof (astra_event_id_last_random) - 1; i >= 0; i--) {
-			if (++astra_event_id_last_random[i] != 0)
-				break;
-		}
-		if (i < 0)
-			astra_event_id_last_ms++;
-	}
-	for (guint i = 0; i < 6; i++)
-		raw[i] = (guint8) (astra_event_id_last_ms >> (8 * (5 - i)));
-	memcpy (raw + 6, astra_event_id_last_random, sizeof (astra_event_id_last_random));
+	astra_ulid_next (&astra_event_id_state, g_get_real_time () / 1000, "evt_", out);
 	g_mutex_unlock (&astra_event_id_mutex);
-
-	/* 128 bits as 26 five-bit digits: two leading zero bits make 130 */
-	memcpy (out, "evt_", 4);
-	for (guint i = 0; i < 26; i++) {
-		guint digit = 0;
-		for (guint b = 0; b < 5; b++) {
-			gint bit = (gint) (i * 5 + b) - 2;
-			digit <<= 1;
-			if (bit >= 0)
-				digit |= (raw[bit / 8] >> (7 - bit % 8)) & 1;
-		}
-		out[4 + i] = alphabet[digit];
-	}
-	out[ASTRA_EVENT_ULID_ID_LEN] = '\0';
 }
 
 static gboolean
@@ -379,7 +338,7 @@ astra_event_new (AstraEventKind kind, gint64 timestamp, JsonObject *data, GError
 
 	self = g_object_new (ASTRA_TYPE_EVENT, NULL);
 	astra_event_fill (self, kind, timestamp, parsed);
-	self->id = g_malloc (ASTRA_EVENT_ULID_ID_LEN + 1);
+	self->id = g_malloc (ASTRA_ULID_ID_LEN + 1);
 	astra_event_generate_id (self->id);
 	self->body = g_string_free_to_bytes (g_steal_pointer (&body));
 	return g_steal_pointer (&self);
