@@ -4,14 +4,13 @@
 
 #include "config.h"
 
-#include <libsoup/soup.h>
-
 #include "astra-dispatcher.h"
+#include "astra-http-client.h"
 
 struct _AstraDispatcher {
 	GObject parent_instance;
-	SoupSession *session;
-	GHashTable *in_flight; /* GTask -> GCancellable */
+	AstraHttpClient *client;
+	GHashTable *in_flight; /* GTask, the attempts not finished yet */
 	GCancellable *watched; /* the callers' cancellable, cancelling every attempt */
 	gulong watched_id;
 };
@@ -45,29 +44,15 @@ typedef struct {
 	AstraWebhook *webhook;
 	AstraEvent *event;
 	AstraAttempt *attempt;
-	SoupMessage *msg;
-	GCancellable *cancellable;
-	GSource *timeout_source;
-	gboolean timed_out;
-	GInputStream *stream;
-	guint8 *buf;
 	gint64 started_mono;
 } AstraAttemptData;
 
 static void
 astra_attempt_data_free (AstraAttemptData *data)
 {
-	if (data->timeout_source != NULL) {
-		g_source_destroy (data->timeout_source);
-		g_source_unref (data->timeout_source);
-	}
 	g_clear_object (&data->webhook);
 	g_clear_object (&data->event);
 	astra_attempt_free (data->attempt);
-	g_clear_object (&data->msg);
-	g_clear_object (&data->cancellable);
-	g_clear_object (&data->stream);
-	g_free (data->buf);
 	g_free (data);
 }
 
@@ -134,62 +119,25 @@ astra_dispatcher_fail (GTask *task, AstraOutcome outcome, const char *reason)
 }
 
 static void
-astra_dispatcher_copy_header_cb (const char *name, const char *value, gpointer user_data)
-{
-	astra_response_set_header (ASTRA_RESPONSE (user_data), name, value);
-}
-
-static void
-astra_dispatcher_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-	g_autoptr(GTask) task = G_TASK (user_data);
-	AstraAttemptData *data = g_task_get_task_data (task);
-	g_autoptr(AstraResponse) response = NULL;
-	g_autoptr(GBytes) body = NULL;
-	g_autoptr(GError) error_local = NULL;
-	SoupMessageHeaders *headers;
-	SoupMessageHeadersIter iter;
-	const char *name;
-	const char *value;
-	gsize n_read = 0;
-
-	/* the status is known: a body cut short still lets classify judge it */
-	if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n_read, &error_local))
-		g_debug ("webhook %s: reading the response body: %s",
-			 astra_webhook_get_name (data->webhook), error_local->message);
-	g_input_stream_close_async (data->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-
-	body = g_bytes_new_take (g_steal_pointer (&data->buf), n_read);
-	response = astra_response_new (data->attempt->status, body);
-	astra_response_set_date (response, g_get_real_time () / G_USEC_PER_SEC);
-	headers = soup_message_get_response_headers (data->msg);
-	soup_message_headers_iter_init (&iter, headers);
-	while (soup_message_headers_iter_next (&iter, &name, &value))
-		astra_dispatcher_copy_header_cb (name, value, response);
-
-	data->attempt->outcome = astra_plugin_classify (astra_webhook_get_plugin (data->webhook), response);
-	data->attempt->retry_after = astra_response_get_retry_after (response);
-	data->attempt->response_body = g_bytes_ref (body);
-	g_free (data->attempt->reason);
-	data->attempt->reason = g_strdup (astra_response_get_reason (response));
-	astra_dispatcher_complete (task);
-}
-
-static void
 astra_dispatcher_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	g_autoptr(GTask) task = G_TASK (user_data);
 	AstraAttemptData *data = g_task_get_task_data (task);
 	g_autoptr(GError) error_local = NULL;
-	SoupMessageHeaders *headers;
-	gsize want = ASTRA_DISPATCHER_MAX_RESPONSE_BODY;
+	g_autoptr(AstraResponse) response = NULL;
 
-	data->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error_local);
-	if (data->stream == NULL) {
+	response = astra_http_client_send_finish (ASTRA_HTTP_CLIENT (source), result, &error_local);
+	if (response == NULL) {
 		g_autofree char *reason = NULL;
 
-		/* transport failures are transient by nature: the receiver may be back soon */
-		if (data->timed_out)
+		/* a request the client refuses to send will never go; anything else on the way
+		 * (refused, reset, timed out, cut short) is transient: the receiver may be back soon */
+		if (g_error_matches (error_local, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) {
+			reason = g_strdup_printf ("invalid request: %s", error_local->message);
+			astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, reason);
+			return;
+		}
+		if (g_error_matches (error_local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
 			reason = g_strdup_printf ("timed out after %u s", astra_webhook_get_timeout (data->webhook));
 		else if (g_error_matches (error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			reason = g_strdup ("cancelled");
@@ -198,29 +146,15 @@ astra_dispatcher_send_cb (GObject *source, GAsyncResult *result, gpointer user_d
 		astra_dispatcher_fail (task, ASTRA_OUTCOME_RETRY, reason);
 		return;
 	}
-	data->attempt->status = soup_message_get_status (data->msg);
-	/* most receivers answer a few bytes with a Content-Length: a buffer of that size, plus one byte
-	 * so the read reaches the body's end (libsoup keeps the connection only for a body read to its
-	 * end; that last read costs no syscall) */
-	headers = soup_message_get_response_headers (data->msg);
-	if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH) {
-		goffset length = soup_message_headers_get_content_length (headers);
-		want = (gsize) CLAMP (length + 1, 1, ASTRA_DISPATCHER_MAX_RESPONSE_BODY);
-	}
-	data->buf = g_malloc (MAX (want, 1));
-	g_input_stream_read_all_async (data->stream, data->buf, want, G_PRIORITY_DEFAULT, data->cancellable,
-				       astra_dispatcher_read_cb, g_steal_pointer (&task));
-}
 
-static gboolean
-astra_dispatcher_timeout_cb (gpointer user_data)
-{
-	AstraAttemptData *data = user_data;
-
-	data->timed_out = TRUE;
-	g_cancellable_cancel (data->cancellable);
-	g_clear_pointer (&data->timeout_source, g_source_unref);
-	return G_SOURCE_REMOVE;
+	data->attempt->status = astra_response_get_status (response);
+	data->attempt->outcome = astra_plugin_classify (astra_webhook_get_plugin (data->webhook), response);
+	data->attempt->retry_after = astra_response_get_retry_after (response);
+	if (astra_response_get_body (response) != NULL)
+		data->attempt->response_body = g_bytes_ref (astra_response_get_body (response));
+	g_free (data->attempt->reason);
+	data->attempt->reason = g_strdup (astra_response_get_reason (response));
+	astra_dispatcher_complete (task);
 }
 
 static void
@@ -229,10 +163,59 @@ astra_dispatcher_watched_cancelled_cb (GCancellable *caller, gpointer user_data)
 	astra_dispatcher_cancel_all (ASTRA_DISPATCHER (user_data));
 }
 
-static void
-astra_dispatcher_add_header_cb (const char *name, const char *value, gpointer user_data)
+/**
+ * astra_dispatcher_build_request:
+ * @webhook: the webhook
+ * @event: the event
+ * @now_s: the attempt's time, unix seconds (the signature's timestamp)
+ * @error: a #GError
+ *
+ * The request one attempt sends: rendered by the webhook's plugin, checked,
+ * signed (or given an id and timestamp when unsigned) and given our
+ * User-Agent unless the plugin set one. The one place a request is built,
+ * for deliveries and for RenderEvent's dry run alike.
+ *
+ * Returns: (transfer full): the request, or %NULL with %ASTRA_ERROR_NOT_SUPPORTED
+ *   (the plugin declines the event, with its message), %ASTRA_ERROR_PLUGIN
+ *   ("render failed: ..." or "invalid request: ...") or %ASTRA_ERROR_SIGNATURE
+ */
+AstraRequest *
+astra_dispatcher_build_request (AstraWebhook *webhook, AstraEvent *event, gint64 now_s, GError **error)
 {
-	soup_message_headers_replace ((SoupMessageHeaders *) user_data, name, value);
+	g_autoptr(AstraRequest) request = astra_request_new ();
+	g_autoptr(GError) error_local = NULL;
+	AstraSigner *signer = astra_webhook_get_signer (webhook);
+
+	if (!astra_plugin_render (astra_webhook_get_plugin (webhook), event, request, &error_local)) {
+		if (g_error_matches (error_local, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED)) {
+			g_propagate_error (error, g_steal_pointer (&error_local));
+			return NULL;
+		}
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN, "render failed: %s", error_local->message);
+		return NULL;
+	}
+	if (!astra_request_validate (request, &error_local)) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN, "invalid request: %s", error_local->message);
+		return NULL;
+	}
+
+	/* signed per attempt: the timestamp is the attempt's, the id the event's */
+	if (signer != NULL) {
+		if (!astra_signer_sign_request (signer, request, astra_event_get_id (event), now_s, &error_local)) {
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_SIGNATURE, "signing failed: %s", error_local->message);
+			return NULL;
+		}
+	} else if (astra_request_get_header (request, "X-Webhook-Id") == NULL) {
+		g_autofree char *timestamp = g_strdup_printf ("%" G_GINT64_FORMAT, now_s);
+		/* unsigned receivers still deserve an id to drop duplicates on */
+		astra_request_set_header (request, "X-Webhook-Id", astra_event_get_id (event));
+		astra_request_set_header (request, "X-Webhook-Timestamp", timestamp);
+	}
+	if (astra_request_get_header (request, "User-Agent") == NULL) {
+		g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s", PACKAGE_VERSION);
+		astra_request_set_header (request, "User-Agent", user_agent);
+	}
+	return g_steal_pointer (&request);
 }
 
 void
@@ -245,12 +228,9 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 				gpointer user_data)
 {
 	g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-	g_autoptr(AstraRequest) request = astra_request_new ();
+	g_autoptr(AstraRequest) request = NULL;
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(GUri) uri = NULL;
-	AstraSigner *signer = astra_webhook_get_signer (webhook);
 	AstraAttemptData *data = g_new0 (AstraAttemptData, 1);
-	GBytes *body;
 	gint64 now = g_get_real_time ();
 
 	g_task_set_source_tag (task, astra_dispatcher_attempt_async);
@@ -264,64 +244,19 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 	data->attempt->started_at = now;
 	data->attempt->retry_after = -1;
 	data->started_mono = g_get_monotonic_time ();
-	data->cancellable = g_cancellable_new ();
-	g_hash_table_insert (self->in_flight, task, data->cancellable);
+	g_hash_table_add (self->in_flight, task);
 
-	if (!astra_plugin_render (astra_webhook_get_plugin (webhook), event, request, &error_local)) {
-		g_autofree char *reason = NULL;
-
+	request = astra_dispatcher_build_request (webhook, event, now / G_USEC_PER_SEC, &error_local);
+	if (request == NULL) {
 		/* a declined event is finished business, not a failure */
 		if (g_error_matches (error_local, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED)) {
 			data->attempt->skipped = TRUE;
 			astra_dispatcher_fail (task, ASTRA_OUTCOME_DELIVERED, "declined by the plugin");
 			return;
 		}
-		reason = g_strdup_printf ("render failed: %s", error_local->message);
-		astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, reason);
+		astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, error_local->message);
 		return;
 	}
-	if (!astra_request_validate (request, &error_local)) {
-		g_autofree char *reason = g_strdup_printf ("invalid request: %s", error_local->message);
-		astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, reason);
-		return;
-	}
-
-	/* signed per attempt: the timestamp is the attempt's, the id the event's */
-	if (signer != NULL) {
-		if (!astra_signer_sign_request (signer, request, astra_event_get_id (event),
-						now / G_USEC_PER_SEC, &error_local)) {
-			g_autofree char *reason = g_strdup_printf ("signing failed: %s", error_local->message);
-			astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, reason);
-			return;
-		}
-	} else if (astra_request_get_header (request, "X-Webhook-Id") == NULL) {
-		g_autofree char *timestamp = g_strdup_printf ("%" G_GINT64_FORMAT, now / G_USEC_PER_SEC);
-		/* unsigned receivers still deserve an id to drop duplicates on */
-		astra_request_set_header (request, "X-Webhook-Id", astra_event_get_id (event));
-		astra_request_set_header (request, "X-Webhook-Timestamp", timestamp);
-	}
-
-	/* libsoup's session agent would override a plugin's own: set ours only as the default */
-	if (astra_request_get_header (request, "User-Agent") == NULL) {
-		g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s", PACKAGE_VERSION);
-		astra_request_set_header (request, "User-Agent", user_agent);
-	}
-
-	uri = g_uri_parse (astra_request_get_url (request), SOUP_HTTP_URI_FLAGS, NULL);
-	data->msg = soup_message_new_from_uri (astra_request_get_method (request), uri);
-	if (data->msg == NULL) {
-		astra_dispatcher_fail (task, ASTRA_OUTCOME_FAILED, "invalid request: the URL cannot be used");
-		return;
-	}
-	/* 3xx is a failure: never follow a receiver elsewhere. Deliveries are at-least-once and carry an
-	 * id to drop duplicates on, so a POST may go on a kept-alive connection: libsoup otherwise opens
-	 * a new connection (and a TLS handshake) for every non-idempotent request */
-	soup_message_add_flags (data->msg, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_IDEMPOTENT);
-	astra_request_foreach_header (request, astra_dispatcher_add_header_cb,
-				      soup_message_get_request_headers (data->msg));
-	body = astra_request_get_body (request);
-	if (body != NULL)
-		soup_message_set_request_body_from_bytes (data->msg, astra_request_get_content_type (request), body);
 
 	/* callers share one cancellable for all their attempts (the deliverer's shutdown): watch it
 	 * once, not once per attempt, which cost a closure and two locks per delivery */
@@ -332,15 +267,14 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 		self->watched_id = g_cancellable_connect (cancellable, G_CALLBACK (astra_dispatcher_watched_cancelled_cb),
 							  self, NULL);
 	}
-	if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
-		g_cancellable_cancel (data->cancellable);
-	/* not _seconds(): GLib may fire those up to 250 ms early, a quarter of "timeout = 1" */
-	data->timeout_source = g_timeout_source_new (astra_webhook_get_timeout (webhook) * 1000);
-	g_source_set_callback (data->timeout_source, astra_dispatcher_timeout_cb, data, NULL);
-	g_source_attach (data->timeout_source, g_main_context_get_thread_default ());
-
-	soup_session_send_async (self->session, data->msg, G_PRIORITY_DEFAULT, data->cancellable,
-				 astra_dispatcher_send_cb, g_steal_pointer (&task));
+	if (cancellable != NULL && g_cancellable_is_cancelled (cancellable)) {
+		astra_dispatcher_fail (task, ASTRA_OUTCOME_RETRY, "cancelled");
+		return;
+	}
+	/* 3xx is a failure: the client never follows a receiver elsewhere */
+	astra_http_client_send_async (self->client, request, astra_webhook_get_timeout (webhook) * 1000,
+				      ASTRA_DISPATCHER_MAX_RESPONSE_BODY, NULL, astra_dispatcher_send_cb,
+				      g_steal_pointer (&task));
 }
 
 AstraAttempt *
@@ -359,12 +293,8 @@ astra_dispatcher_get_n_in_flight (AstraDispatcher *self)
 void
 astra_dispatcher_cancel_all (AstraDispatcher *self)
 {
-	GHashTableIter iter;
-	gpointer cancellable;
-
-	g_hash_table_iter_init (&iter, self->in_flight);
-	while (g_hash_table_iter_next (&iter, NULL, &cancellable))
-		g_cancellable_cancel (G_CANCELLABLE (cancellable));
+	/* every request queued or in flight fails as cancelled, and so becomes a retry */
+	astra_http_client_abort (self->client);
 }
 
 static void
@@ -376,9 +306,9 @@ astra_dispatcher_dispose (GObject *object)
 		g_cancellable_disconnect (self->watched, self->watched_id);
 		g_clear_object (&self->watched);
 	}
-	if (self->session != NULL)
-		soup_session_abort (self->session);
-	g_clear_object (&self->session);
+	if (self->client != NULL)
+		astra_http_client_abort (self->client);
+	g_clear_object (&self->client);
 	G_OBJECT_CLASS (astra_dispatcher_parent_class)->dispose (object);
 }
 
@@ -398,22 +328,16 @@ astra_dispatcher_class_init (AstraDispatcherClass *klass)
 
 	object_class->dispose = astra_dispatcher_dispose;
 	object_class->finalize = astra_dispatcher_finalize;
-
 }
 
 static void
 astra_dispatcher_init (AstraDispatcher *self)
 {
 	self->in_flight = g_hash_table_new (NULL, NULL);
-	/* per-webhook timeouts are ours; the session's would apply to every receiver alike */
-	self->session = g_object_new (SOUP_TYPE_SESSION,
-				      "max-conns", 256,
-				      "max-conns-per-host", 16,
-				      "idle-timeout", 60,
-				      "timeout", 0,
-				      NULL);
-	/* receivers answer a few bytes: a decoder stream per response (and Accept-Encoding) buys nothing */
-	soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
+	/* as many connections per receiver as a webhook may have attempts in flight */
+	self->client = astra_http_client_new ();
+	astra_http_client_set_max_conns_per_host (self->client, 16);
+	astra_http_client_set_idle_timeout (self->client, 60);
 }
 
 AstraDispatcher *

@@ -38,6 +38,10 @@ G_DECLARE_FINAL_TYPE (AstraDispatcher, astra_dispatcher, ASTRA, DISPATCHER, GObj
 
 AstraDispatcher *astra_dispatcher_new (void);
 
+/* the request an attempt at now_s sends: rendered, checked, signed; NOT_SUPPORTED if the
+ * plugin declines the event */
+AstraRequest *astra_dispatcher_build_request (AstraWebhook *webhook, AstraEvent *event, gint64 now_s, GError **error);
+
 /* renders, signs, sends and classifies one attempt; the result is never NULL
  * (errors become an outcome) */
 void astra_dispatcher_attempt_async (AstraDispatcher *self,

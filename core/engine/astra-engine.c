@@ -1347,13 +1347,12 @@ astra_engine_render (AstraEngine *self,
 {
 	AstraWebhook *webhook = astra_engine_lookup_webhook (self, webhook_name, error);
 	g_autoptr(AstraEvent) event = NULL;
-	g_autoptr(AstraRequest) request = astra_request_new ();
+	g_autoptr(AstraRequest) request = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
 	g_autoptr(GPtrArray) order = g_ptr_array_new ();
 	AstraEngineHeaders headers = {webhook, pairs};
 	AstraRenderedRequest *rendered;
-	AstraSigner *signer;
 	GBytes *body;
 	gint64 now_s = astra_clock_now (self->clock) / G_USEC_PER_SEC;
 
@@ -1376,41 +1375,19 @@ astra_engine_render (AstraEngine *self,
 			return NULL;
 	}
 
-	/* what the dispatcher does for each attempt, up to the send */
-	if (!astra_plugin_render (astra_webhook_get_plugin (webhook), event, request, &error_local)) {
+	/* exactly what the dispatcher sends, up to the send */
+	request = astra_dispatcher_build_request (webhook, event, now_s, &error_local);
+	if (request == NULL) {
 		g_autofree char *message = astra_engine_redact (webhook, error_local->message);
 		if (g_error_matches (error_local, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED)) {
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED,
 				     "webhook %s (plugin %s) sends nothing for %s: %s", webhook_name,
 				     astra_webhook_get_plugin_name (webhook), astra_event_get_type_name (event), message);
 		} else {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN, "webhook %s: plugin %s failed to render %s: %s",
-				     webhook_name, astra_webhook_get_plugin_name (webhook),
-				     astra_event_get_type_name (event), message);
+			g_set_error (error, error_local->domain, error_local->code, "webhook %s (plugin %s): %s",
+				     webhook_name, astra_webhook_get_plugin_name (webhook), message);
 		}
 		return NULL;
-	}
-	if (!astra_request_validate (request, &error_local)) {
-		g_autofree char *message = astra_engine_redact (webhook, error_local->message);
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_PLUGIN, "webhook %s: plugin %s rendered an invalid request: %s",
-			     webhook_name, astra_webhook_get_plugin_name (webhook), message);
-		return NULL;
-	}
-	signer = astra_webhook_get_signer (webhook);
-	if (signer != NULL) {
-		if (!astra_signer_sign_request (signer, request, astra_event_get_id (event), now_s, &error_local)) {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_SIGNATURE, "webhook %s: signing failed: %s",
-				     webhook_name, error_local->message);
-			return NULL;
-		}
-	} else if (astra_request_get_header (request, "X-Webhook-Id") == NULL) {
-		g_autofree char *timestamp = g_strdup_printf ("%" G_GINT64_FORMAT, now_s);
-		astra_request_set_header (request, "X-Webhook-Id", astra_event_get_id (event));
-		astra_request_set_header (request, "X-Webhook-Timestamp", timestamp);
-	}
-	if (astra_request_get_header (request, "User-Agent") == NULL) {
-		g_autofree char *user_agent = g_strdup_printf ("astra-alerts/%s", PACKAGE_VERSION);
-		astra_request_set_header (request, "User-Agent", user_agent);
 	}
 	if (astra_request_get_content_type (request) != NULL && astra_request_get_header (request, "Content-Type") == NULL)
 		astra_request_set_header (request, "Content-Type", astra_request_get_content_type (request));
