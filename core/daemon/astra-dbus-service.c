@@ -477,84 +477,6 @@ astra_dbus_service_list_rules (AstraDbusService *self, GDBusMethodInvocation *in
 	astra_dbus_alerts1_complete_list_rules (self->skeleton, invocation, g_variant_builder_end (&builder));
 }
 
-typedef struct {
-	const AstraRule *rule;
-	const AstraSeries *series;
-	const char *hostname;
-	const char *severity;
-	const char *value;
-	const char *threshold;
-} AstraDbusSummaryContext;
-
-static const char *
-astra_dbus_summary_lookup_cb (const char *name, gpointer user_data)
-{
-	const AstraDbusSummaryContext *ctx = user_data;
-
-	if (g_strcmp0 (name, "value") == 0)
-		return ctx->value;
-	if (g_strcmp0 (name, "threshold") == 0)
-		return ctx->threshold;
-	if (g_strcmp0 (name, "hostname") == 0)
-		return ctx->hostname;
-	if (g_strcmp0 (name, "metric") == 0)
-		return ctx->series->metric;
-	if (g_strcmp0 (name, "rule") == 0)
-		return ctx->rule->name;
-	if (g_strcmp0 (name, "severity") == 0)
-		return ctx->severity;
-	for (guint i = 0; ctx->rule->extra_labels != NULL && i < ctx->rule->extra_labels->len; i++) {
-		const AstraLabel *label = g_ptr_array_index (ctx->rule->extra_labels, i);
-		if (g_strcmp0 (label->name, name) == 0)
-			return label->value;
-	}
-	return astra_series_get_label (ctx->series, name);
-}
-
-/* the summary as the alert's event says it (or would, for a pending one) */
-static char *
-astra_dbus_alert_summary (AstraDbusService *self, const AstraRule *rule, const AstraAlertInfo *info)
-{
-	const AstraCondition *condition =
-	    info->severity == ASTRA_SEVERITY_CRITICAL && rule->critical.op != ASTRA_COMPARE_NONE
-		? &rule->critical
-		: &rule->warning;
-	const char *hostname = astra_series_get_label (info->series, "hostname");
-	const char *agent_id = astra_series_get_label (info->series, "agent_id");
-	g_autofree char *value = astra_rule_engine_format_value (info->value);
-	g_autofree char *threshold = NULL;
-	g_autofree char *condition_text = NULL;
-	AstraDbusSummaryContext ctx = { 0 };
-
-	if (info->no_data) {
-		g_autofree char *duration = astra_rule_engine_format_duration (rule->no_data_us);
-		condition_text = g_strdup_printf ("no data for %s", duration);
-		threshold = astra_rule_engine_format_value ((double) rule->no_data_us / G_USEC_PER_SEC);
-	} else {
-		condition_text = g_strdup (condition->text != NULL ? condition->text : "");
-		threshold = astra_rule_engine_format_value (condition->threshold);
-	}
-	if ((hostname == NULL || hostname[0] == '\0') && agent_id != NULL) {
-		const AstraAgentInfo *agent =
-		    astra_agent_registry_lookup (astra_engine_get_agents (self->engine), agent_id);
-		if (agent != NULL)
-			hostname = agent->hostname;
-	}
-	if (hostname == NULL || hostname[0] == '\0')
-		hostname = astra_series_get_label (info->series, "host");
-	if (rule->summary == NULL)
-		return g_strdup_printf ("%s %s on %s: %s %s", rule->name,
-					astra_severity_to_string (info->severity), info->series->metric,
-					value, condition_text);
-	ctx.rule = rule;
-	ctx.series = info->series;
-	ctx.hostname = hostname;
-	ctx.severity = astra_severity_to_string (info->severity);
-	ctx.value = value;
-	ctx.threshold = threshold;
-	return astra_rule_render_text (rule->summary, astra_dbus_summary_lookup_cb, &ctx);
-}
-
 static GVariant *
 astra_dbus_alert_labels (const AstraSeries *series, const AstraRule *rule)
 {
@@ -590,8 +512,6 @@ astra_dbus_service_list_alerts (AstraDbusService *self, GDBusMethodInvocation *i
 	for (guint i = 0; i < alerts->len; i++) {
 		const AstraAlertInfo *info = g_ptr_array_index (alerts, i);
 		const AstraRule *rule = astra_rule_set_lookup (rules, info->rule);
-		g_autofree char *summary =
-		    rule != NULL ? astra_dbus_alert_summary (self, rule, info) : g_strdup ("");
 		GVariantBuilder item;
 
 		g_variant_builder_init (&item, G_VARIANT_TYPE_VARDICT);
@@ -604,7 +524,7 @@ astra_dbus_service_list_alerts (AstraDbusService *self, GDBusMethodInvocation *i
 		astra_dbus_add (&item, "labels", astra_dbus_alert_labels (info->series, rule));
 		astra_dbus_add (&item, "value", g_variant_new_double (info->value));
 		astra_dbus_add (&item, "since", g_variant_new_int64 (info->since_us));
-		astra_dbus_add (&item, "summary", g_variant_new_string (summary));
+		astra_dbus_add (&item, "summary", astra_dbus_string (info->summary));
 		g_variant_builder_add_value (&builder, g_variant_builder_end (&item));
 	}
 	astra_dbus_alerts1_complete_list_alerts (self->skeleton, invocation,

@@ -818,6 +818,57 @@ typedef enum {
 	ASTRA_ALERT_EVENT_RESOLVED,
 } AstraAlertEventKind;
 
+/* the condition an alert is in as text ("> 100", "no data for 5m"), and the threshold it crossed;
+ * an outside LOW..HIGH condition names the bound the value went beyond */
+static char *
+astra_alert_describe_condition (AstraAlert *alert, const AstraRule *rule, double *threshold)
+{
+	const AstraCondition *condition;
+	gboolean above_high;
+
+	if (alert->no_data) {
+		g_autofree char *duration = astra_rule_engine_format_duration (rule->no_data_us);
+		*threshold = (double) rule->no_data_us / G_USEC_PER_SEC;
+		return g_strdup_printf ("no data for %s", duration);
+	}
+	condition = astra_rule_get_condition (rule, alert->severity);
+	above_high = alert->above_high_known
+			 ? alert->above_high
+			 : condition->op == ASTRA_COMPARE_OUTSIDE && alert->value > condition->high;
+	*threshold = above_high ? condition->high : condition->threshold;
+	return g_strdup (condition->text != NULL ? condition->text : "?");
+}
+
+/* the host an alert is about: the series' hostname, else its agent's, else its host label */
+static const char *
+astra_rule_engine_alert_hostname (AstraRuleEngine *self, const AstraSeries *series, const AstraAgentInfo **agent)
+{
+	const char *agent_id = astra_series_get_label (series, "agent_id");
+	const char *hostname = astra_series_get_label (series, "hostname");
+
+	*agent = NULL;
+	if (agent_id != NULL && agent_id[0] != '\0')
+		*agent = astra_rule_engine_lookup_agent (self, agent_id);
+	if ((hostname == NULL || hostname[0] == '\0') && *agent != NULL)
+		hostname = (*agent)->hostname;
+	if (hostname == NULL || hostname[0] == '\0')
+		hostname = astra_series_get_label (series, "host");
+	return hostname;
+}
+
+/* the summary the alert's events carry: the rule's template, or a line of its own */
+static char *
+astra_rule_engine_render_summary (const AstraTemplateContext *ctx, const char *condition_text)
+{
+	g_autofree char *text = NULL;
+
+	if (ctx->rule->summary == NULL)
+		return g_strdup_printf ("%s %s on %s: %s %s", ctx->rule->name, ctx->severity, ctx->series->metric,
+					ctx->value, condition_text);
+	text = astra_rule_render_text (ctx->rule->summary, astra_template_lookup_cb, (gpointer) ctx);
+	return astra_utf8_truncate (text, ASTRA_EVENT_MAX_SUMMARY_CHARS);
+}
+
 /* builds and sends alert.triggered or alert.resolved; returns the data sent (for persistence) */
 static JsonObject *
 astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEventKind kind)
@@ -837,34 +888,22 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 	g_autofree char *threshold_text = NULL;
 	const AstraAgentInfo *agent = NULL;
 	const char *agent_id = astra_series_get_label (series, "agent_id");
-	const char *hostname = astra_series_get_label (series, "hostname");
+	const char *hostname = astra_rule_engine_alert_hostname (self, series, &agent);
 	const char *tenant_id = astra_series_get_label (series, "tenant_id");
 	AstraTemplateContext ctx = { 0 };
 	double threshold;
 	guint j = 0;
 
-	if (alert->no_data) {
-		g_autofree char *duration = astra_rule_engine_format_duration (rule->no_data_us);
-		condition_text = g_strdup_printf ("no data for %s", duration);
-		threshold = (double) rule->no_data_us / G_USEC_PER_SEC;
-	} else {
+	if (!alert->no_data) {
 		const AstraCondition *condition = astra_rule_get_condition (rule, alert->severity);
-		condition_text = g_strdup (condition->text != NULL ? condition->text : "?");
-		/* outside LOW..HIGH: the bound the value went beyond when it was sent, kept for the resolve
-		 */
+		/* outside LOW..HIGH: the bound the value went beyond when it was sent, kept for the resolve */
 		if (kind == ASTRA_ALERT_EVENT_TRIGGERED || !alert->above_high_known)
 			alert->above_high =
 			    condition->op == ASTRA_COMPARE_OUTSIDE && alert->value > condition->high;
 		alert->above_high_known = TRUE;
-		threshold = alert->above_high ? condition->high : condition->threshold;
 	}
+	condition_text = astra_alert_describe_condition (alert, rule, &threshold);
 
-	if (agent_id != NULL && agent_id[0] != '\0')
-		agent = astra_rule_engine_lookup_agent (self, agent_id);
-	if ((hostname == NULL || hostname[0] == '\0') && agent != NULL)
-		hostname = agent->hostname;
-	if (hostname == NULL || hostname[0] == '\0')
-		hostname = astra_series_get_label (series, "host");
 	if ((tenant_id == NULL || tenant_id[0] == '\0') && agent != NULL)
 		tenant_id = agent->tenant_id;
 
@@ -918,15 +957,7 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 		json_object_set_string_member (data, "hostname", hostname);
 	if (astra_is_short_name (tenant_id))
 		json_object_set_string_member (data, "tenant_id", tenant_id);
-	if (rule->summary != NULL) {
-		g_autofree char *text =
-		    astra_rule_render_text (rule->summary, astra_template_lookup_cb, &ctx);
-		summary = astra_utf8_truncate (text, ASTRA_EVENT_MAX_SUMMARY_CHARS);
-	} else {
-		summary = g_strdup_printf ("%s %s on %s: %s %s", rule->name,
-					   astra_severity_to_string (alert->severity), series->metric,
-					   value_text, condition_text);
-	}
+	summary = astra_rule_engine_render_summary (&ctx, condition_text);
 	json_object_set_string_member (data, "summary", summary);
 	if (rule->description != NULL) {
 		g_autofree char *description =
@@ -1861,6 +1892,7 @@ astra_alert_info_free (AstraAlertInfo *info)
 		return;
 	g_free (info->alert_id);
 	g_free (info->rule);
+	g_free (info->summary);
 	g_free (info);
 }
 
@@ -1872,6 +1904,30 @@ astra_alert_info_compare (gconstpointer a, gconstpointer b)
 	int cmp = strcmp (x->rule, y->rule);
 
 	return cmp != 0 ? cmp : strcmp (x->alert_id, y->alert_id);
+}
+
+/* the summary an alert's events carry (or would, for a pending one), as of now */
+static char *
+astra_rule_engine_alert_summary (AstraRuleEngine *self, AstraAlert *alert)
+{
+	const AstraRule *rule = astra_alert_get_eval (alert)->rule;
+	const AstraSeries *series = alert->sstate->series;
+	const AstraAgentInfo *agent;
+	g_autofree char *condition_text = NULL;
+	g_autofree char *value_text = astra_rule_engine_format_value (alert->value);
+	g_autofree char *threshold_text = NULL;
+	AstraTemplateContext ctx = { 0 };
+	double threshold;
+
+	condition_text = astra_alert_describe_condition (alert, rule, &threshold);
+	threshold_text = astra_rule_engine_format_value (threshold);
+	ctx.rule = rule;
+	ctx.series = series;
+	ctx.hostname = astra_rule_engine_alert_hostname (self, series, &agent);
+	ctx.severity = astra_severity_to_string (alert->severity);
+	ctx.value = value_text;
+	ctx.threshold = threshold_text;
+	return astra_rule_engine_render_summary (&ctx, condition_text);
 }
 
 /**
@@ -1905,6 +1961,7 @@ astra_rule_engine_list_alerts (AstraRuleEngine *self)
 		    alert->state == ASTRA_ALERT_STATE_FIRING ? alert->started_us : alert->since_us;
 		info->series = alert->sstate->series;
 		info->no_data = alert->no_data;
+		info->summary = astra_rule_engine_alert_summary (self, alert);
 		g_ptr_array_add (list, info);
 	}
 	g_ptr_array_sort (list, astra_alert_info_compare);

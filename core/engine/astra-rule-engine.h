@@ -146,6 +146,7 @@ typedef struct {
 	gint64 since_us; /* pending since, or firing since */
 	const AstraSeries *series;
 	gboolean no_data; /* fired by no-data */
+	char *summary;    /* as the alert's events say it (or would, for a pending one) */
 } AstraAlertInfo;
 
 void astra_alert_info_free (AstraAlertInfo *info);
