@@ -67,27 +67,11 @@ astra_dbus_string (const char *value)
 	return g_variant_new_string (value != NULL ? value : "");
 }
 
-/* strings from plugins, receivers and stored rows may be anything: valid UTF-8, at most max bytes */
-static char *
-astra_dbus_bounded (const char *text, gsize max)
-{
-	char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
-	gsize cut = strlen (valid);
-
-	if (cut > max) {
-		cut = max;
-		while (cut > 0 && ((guchar) valid[cut] & 0xC0) == 0x80)
-			cut--;
-		valid[cut] = '\0';
-	}
-	return valid;
-}
-
 /* every error leaves as ASTRA_ERROR, registered as org.astranetmon.Alerts1.Error.*, and bounded */
 static void
 astra_dbus_return_error_full (GDBusMethodInvocation *invocation, const GError *error, gsize max)
 {
-	g_autofree char *message = astra_dbus_bounded (error->message, max);
+	g_autofree char *message = astra_engine_excerpt (error->message, -1, max);
 	int code = error->domain == ASTRA_ERROR ? error->code : ASTRA_ERROR_FAILED;
 
 	g_dbus_method_invocation_return_error_literal (invocation, ASTRA_ERROR, code, message);
@@ -208,7 +192,7 @@ astra_dbus_attempt_reason (AstraDbusService *self, const char *webhook, const As
 
 	if (attempt->reason != NULL && attempt->reason[0] != '\0') {
 		redacted = hook != NULL ? astra_engine_redact (hook, attempt->reason) : g_strdup ("");
-		return astra_dbus_bounded (redacted, ASTRA_DBUS_MAX_REASON);
+		return astra_engine_excerpt (redacted, -1, ASTRA_DBUS_MAX_REASON);
 	}
 	if (attempt->status > 0)
 		return g_strdup_printf ("HTTP %u", attempt->status);
@@ -311,7 +295,7 @@ astra_dbus_service_list_plugins (AstraDbusService *self, GDBusMethodInvocation *
 	g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
 	for (guint i = 0; i < modules->len; i++) {
 		const AstraPluginModule *module = g_ptr_array_index (modules, i);
-		g_autofree char *error = astra_dbus_bounded (module->error, ASTRA_DBUS_MAX_REASON);
+		g_autofree char *error = astra_engine_excerpt (module->error, -1, ASTRA_DBUS_MAX_REASON);
 		GVariantBuilder item;
 
 		g_variant_builder_init (&item, G_VARIANT_TYPE_VARDICT);
@@ -353,7 +337,7 @@ astra_dbus_service_last_attempt (AstraDbusService *self, AstraWebhook *webhook, 
 				g_autofree char *redacted =
 				    astra_engine_redact (webhook, delivery->last_reason);
 				g_free (*error);
-				*error = astra_dbus_bounded (redacted, ASTRA_DBUS_MAX_REASON);
+				*error = astra_engine_excerpt (redacted, -1, ASTRA_DBUS_MAX_REASON);
 			}
 		}
 	}
@@ -608,7 +592,7 @@ astra_dbus_parse_filter (GVariant *filter, const char **webhook, int *state, gui
 				return FALSE;
 			}
 		} else {
-			g_autofree char *bounded = astra_dbus_bounded (key, 64);
+			g_autofree char *bounded = astra_engine_excerpt (key, -1, 64);
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
 				     "filter: unknown key '%s' (known: webhook, state, limit)", bounded);
 			return FALSE;
@@ -645,7 +629,7 @@ astra_dbus_service_list_deliveries (AstraDbusService *self, GDBusMethodInvocatio
 		AstraWebhook *hook = astra_engine_lookup_webhook (self->engine, delivery->webhook, NULL);
 		g_autofree char *redacted = hook != NULL ? astra_engine_redact (hook, delivery->last_reason)
 							 : g_strdup (delivery->last_reason);
-		g_autofree char *reason = astra_dbus_bounded (redacted, ASTRA_DBUS_MAX_REASON);
+		g_autofree char *reason = astra_engine_excerpt (redacted, -1, ASTRA_DBUS_MAX_REASON);
 		GVariantBuilder item;
 
 		g_variant_builder_init (&item, G_VARIANT_TYPE_VARDICT);

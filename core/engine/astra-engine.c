@@ -1301,11 +1301,23 @@ astra_engine_compare_header_names (gconstpointer a, gconstpointer b)
 	return g_ascii_strcasecmp (*(const char *const *) a, *(const char *const *) b);
 }
 
-/* text for people: valid UTF-8, at most max bytes, cut at a character boundary */
-static char *
-astra_engine_excerpt (const char *data, gsize len, gsize max)
+/**
+ * astra_engine_excerpt:
+ * @data: (nullable): text from outside (a receiver, a plugin, a stored row)
+ * @len: its length, or -1 if NUL-terminated
+ * @max: the most bytes to keep
+ *
+ * Text for people: valid UTF-8 (invalid bytes replaced), at most @max bytes,
+ * cut at a character boundary.
+ *
+ * Returns: (transfer full): the excerpt, "" for %NULL
+ *
+ * Since: 1.0
+ */
+char *
+astra_engine_excerpt (const char *data, gssize len, gsize max)
 {
-	char *valid = g_utf8_make_valid (data, (gssize) len);
+	char *valid = g_utf8_make_valid (data != NULL ? data : "", data != NULL ? len : -1);
 	gsize cut = strlen (valid);
 
 	if (cut > max) {
@@ -1447,7 +1459,7 @@ astra_engine_test_attempt_cb (GObject *source, GAsyncResult *result, gpointer us
 	if (attempt->response_body != NULL) {
 		gsize len = 0;
 		const char *data = g_bytes_get_data (attempt->response_body, &len);
-		g_autofree char *excerpt = astra_engine_excerpt (data, len, ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
+		g_autofree char *excerpt = astra_engine_excerpt (data, (gssize) len, ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
 		/* a receiver that echoes the request must not leak the credential through us */
 		out->response_excerpt = astra_engine_redact (test->webhook, excerpt);
 		if (strlen (out->response_excerpt) > ASTRA_ENGINE_MAX_RESPONSE_EXCERPT) {

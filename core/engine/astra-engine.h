@@ -154,4 +154,7 @@ gint64 astra_engine_get_started_at (AstraEngine *self);
 /* 1 at start, +1 for each accepted reload (of the config or, on a change on disk, the rules) */
 guint astra_engine_get_generation (AstraEngine *self);
 
+/* text from outside as valid UTF-8 of at most max bytes, cut at a character boundary */
+char *astra_engine_excerpt (const char *data, gssize len, gsize max);
+
 G_END_DECLS
