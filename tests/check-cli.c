@@ -18,6 +18,7 @@
 #include <gio/gunixinputstream.h>
 #include <pty.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1141,6 +1142,7 @@ END_TEST
 
 /* colour only on a terminal */
 
+/* the output of `webhooks` on a terminal, NULL if this machine has no pseudo-terminals */
 static char *
 cli_run_on_pty (const char *no_color)
 {
@@ -1151,7 +1153,8 @@ cli_run_on_pty (const char *no_color)
 	int slave = -1;
 
 	cli_child_clear ();
-	ck_assert_int_eq (openpty (&master, &slave, NULL, NULL, NULL), 0);
+	if (openpty (&master, &slave, NULL, NULL, NULL) != 0)
+		return NULL;
 	g_subprocess_launcher_setenv (launcher, "TERM", "xterm", TRUE);
 	if (no_color != NULL)
 		g_subprocess_launcher_setenv (launcher, "NO_COLOR", no_color, TRUE);
@@ -1178,9 +1181,17 @@ cli_run_on_pty (const char *no_color)
 START_TEST (test_cli_color)
 {
 	g_autofree char *colored = cli_run_on_pty (NULL);
-	g_autofree char *plain = cli_run_on_pty ("1");
-	g_autofree char *empty = cli_run_on_pty ("");
+	g_autofree char *plain = NULL;
+	g_autofree char *empty = NULL;
 
+	/* a chroot or container without /dev/pts: nothing here can be a terminal */
+	if (colored == NULL) {
+		printf ("test_cli_color: skipped, openpty() failed: no pseudo-terminals (is /dev/pts mounted?)\n");
+		return;
+	}
+	plain = cli_run_on_pty ("1");
+	empty = cli_run_on_pty ("");
+	ck_assert (plain != NULL && empty != NULL);
 	astra_assert_contains (colored, "\033[1mNAME");
 	astra_assert_contains (colored, "\033[32menabled\033[0m");
 	astra_assert_contains (colored, "\033[1;31mdisabled\033[0m");
