@@ -235,7 +235,7 @@ fake_handle_cb (Fake *self, GDBusMethodInvocation *invocation)
 			g_dbus_method_invocation_return_value (invocation,
 							       g_variant_new ("(s)", "evt_01EMIT"));
 	} else {
-		/* EnableWebhook, Unsilence, Redeliver, PushSample: nothing to return */
+		/* EnableWebhook, Unsilence, Redeliver, PushSample, Subscribe: nothing to return */
 		g_dbus_method_invocation_return_value (invocation, NULL);
 	}
 	return TRUE;
@@ -277,7 +277,8 @@ fake_setup (void)
 		"handle-list-deliveries", "handle-render-event", "handle-reload",
 		"handle-enable-webhook",  "handle-test-webhook", "handle-silence",
 		"handle-list-silences",   "handle-unsilence",    "handle-redeliver",
-		"handle-push-sample",     "handle-emit-event",
+		"handle-push-sample",     "handle-emit-event",   "handle-subscribe",
+		"handle-unsubscribe",
 	};
 	g_autoptr(GError) error = NULL;
 
@@ -1111,8 +1112,13 @@ cli_monitor_run (const char *json)
 START_TEST (test_cli_monitor)
 {
 	g_auto(GStrv) lines = NULL;
+	gboolean subscribed = FALSE;
 
 	cli_monitor_run (NULL);
+	/* the daemon sends events and failed deliveries to subscribers only */
+	for (guint i = 0; i < fake.calls->len; i++)
+		subscribed = subscribed || g_str_has_prefix (g_ptr_array_index (fake.calls, i), "Subscribe ");
+	ck_assert (subscribed);
 	lines = g_strsplit (cli_child.out.buf->str, "\n", -1);
 	ck_assert_uint_eq (g_strv_length (lines), 4);
 	/* each line starts with the local time it arrived (TZ=UTC) */

@@ -220,6 +220,9 @@ make_proxy (void)
 	g_signal_connect (fx.proxy, "alert-changed", G_CALLBACK (alert_changed_cb), &fx);
 	g_signal_connect (fx.proxy, "delivery-failed", G_CALLBACK (delivery_failed_cb), &fx);
 	g_signal_connect (fx.proxy, "g-properties-changed", G_CALLBACK (properties_changed_cb), &fx);
+	/* EventEmitted and DeliveryFailed go out only to subscribers */
+	astra_dbus_alerts1_call_subscribe_sync (fx.proxy, NULL, &error);
+	astra_assert_no_error (error);
 }
 
 static char *
@@ -702,6 +705,79 @@ START_TEST (test_event_emitted_and_agents)
 		ck_assert (g_variant_lookup (agent, "interval", "t", &interval));
 		ck_assert_uint_eq (interval, 30);
 	}
+}
+END_TEST
+
+static guint
+status_subscribers (void)
+{
+	g_autoptr(GVariant) status = NULL;
+	g_autoptr(GError) error = NULL;
+
+	astra_dbus_alerts1_call_get_status_sync (fx.proxy, &status, NULL, &error);
+	astra_assert_no_error (error);
+	return dict_u (status, "subscribers");
+}
+
+static gboolean
+n_subscribers_cb (gpointer user_data)
+{
+	return status_subscribers () == GPOINTER_TO_UINT (user_data);
+}
+
+/* no subscriber, no EventEmitted: a flood must not cost a signal per event */
+START_TEST (test_signals_need_a_subscriber)
+{
+	g_autofree char *url = NULL;
+	g_autoptr(AstraTestReply) reply = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) other = NULL;
+	g_autoptr(AstraDBusAlerts1) other_proxy = NULL;
+	g_autoptr(GVariant) agents = NULL;
+
+	start_daemon (NULL);
+	ck_assert_uint_eq (status_subscribers (), 1);
+	/* twice is one subscription */
+	astra_dbus_alerts1_call_subscribe_sync (fx.proxy, NULL, &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (status_subscribers (), 1);
+
+	astra_dbus_alerts1_call_unsubscribe_sync (fx.proxy, NULL, &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (status_subscribers (), 0);
+	astra_dbus_alerts1_call_unsubscribe_sync (fx.proxy, NULL, &error);
+	assert_dbus_error (error, ASTRA_ERROR_NOT_FOUND, "not subscribed");
+	g_clear_error (&error);
+
+	url = astra_test_daemon_get_url (fx.env.daemon, "/v1/reports");
+	reply = astra_test_post_json (fx.env.session, url,
+				      "{\"type\":\"heartbeat\",\"agent_id\":\"edge-9\",\"hostname\":\"edge-9.example\",\"interval_s\":30}", &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (reply->status, 202);
+	/* the event was routed (the agent is known) and no signal came, nor comes */
+	astra_dbus_alerts1_call_list_agents_sync (fx.proxy, &agents, NULL, &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (g_variant_n_children (agents), 1);
+	astra_test_iterate_for (300);
+	ck_assert_uint_eq (fx.emitted->len, 0);
+
+	/* a subscriber that leaves the bus without unsubscribing is forgotten */
+	other = g_dbus_connection_new_for_address_sync (fx.address,
+							G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+							    G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+							NULL, NULL, &error);
+	astra_assert_no_error (error);
+	other_proxy = astra_dbus_alerts1_proxy_new_sync (other, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, BUS_NAME,
+							 OBJECT_PATH, NULL, &error);
+	astra_assert_no_error (error);
+	astra_dbus_alerts1_call_subscribe_sync (other_proxy, NULL, &error);
+	astra_assert_no_error (error);
+	ck_assert_uint_eq (status_subscribers (), 1);
+	g_clear_object (&other_proxy);
+	g_dbus_connection_close_sync (other, NULL, &error);
+	astra_assert_no_error (error);
+	ck_assert (astra_test_wait_until (n_subscribers_cb, GUINT_TO_POINTER (0), ASTRA_TEST_TIMEOUT_MS));
+	stop_daemon ();
 }
 END_TEST
 
@@ -1601,6 +1677,7 @@ dbus_suite (void)
 	tc = tcase_create ("signals");
 	tcase_add_checked_fixture (tc, fixture_setup, fixture_teardown);
 	tcase_add_test (tc, test_event_emitted_and_agents);
+	tcase_add_test (tc, test_signals_need_a_subscriber);
 	tcase_add_test (tc, test_push_sample_alert_changed);
 	tcase_add_test (tc, test_delivery_failed_and_redeliver);
 	suite_add_tcase (s, tc);

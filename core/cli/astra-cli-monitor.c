@@ -210,6 +210,16 @@ astra_cli_monitor_delivery_failed_cb (AstraDBusAlerts1 *proxy, GVariant *deliver
 }
 
 static void
+astra_cli_monitor_subscribed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	AstraCliMonitor *self = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!astra_dbus_alerts1_call_subscribe_finish (ASTRA_DBUS_ALERTS1 (source), result, &error))
+		astra_cli_error (self->cmd, "cannot subscribe to events and failed deliveries: %s", error->message);
+}
+
+static void
 astra_cli_monitor_owner_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
 	AstraCliMonitor *self = user_data;
@@ -222,6 +232,8 @@ astra_cli_monitor_owner_cb (GObject *object, GParamSpec *pspec, gpointer user_da
 	} else if (owner != NULL && self->owner_lost) {
 		self->owner_lost = FALSE;
 		astra_cli_error (self->cmd, "astra-alertd is back");
+		/* a new daemon knows no subscribers */
+		astra_dbus_alerts1_call_subscribe (ASTRA_DBUS_ALERTS1 (object), NULL, astra_cli_monitor_subscribed_cb, self);
 	}
 }
 
@@ -252,6 +264,7 @@ astra_cli_monitor (const AstraCliCommand *cmd, int argc, char **argv)
 	g_autoptr(AstraDBusAlerts1) proxy = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
 	AstraCliMonitor self = { .cmd = cmd, .exit_status = ASTRA_CLI_EXIT_OK };
+	g_autoptr(GError) error = NULL;
 	guint sigint_id;
 	guint sigterm_id;
 	int ret;
@@ -281,6 +294,11 @@ astra_cli_monitor (const AstraCliCommand *cmd, int argc, char **argv)
 	g_signal_connect (proxy, "alert-changed", G_CALLBACK (astra_cli_monitor_alert_changed_cb), &self);
 	g_signal_connect (proxy, "delivery-failed", G_CALLBACK (astra_cli_monitor_delivery_failed_cb), &self);
 	g_signal_connect (proxy, "notify::g-name-owner", G_CALLBACK (astra_cli_monitor_owner_cb), &self);
+	/* the daemon sends events and failed deliveries only to subscribers; it forgets us when we go */
+	if (!astra_dbus_alerts1_call_subscribe_sync (proxy, NULL, &error)) {
+		g_signal_handlers_disconnect_by_data (proxy, &self);
+		return astra_cli_call_failed (cmd, proxy, error);
+	}
 	sigint_id = g_unix_signal_add (SIGINT, astra_cli_monitor_stop_cb, &self);
 	sigterm_id = g_unix_signal_add (SIGTERM, astra_cli_monitor_stop_cb, &self);
 

@@ -32,6 +32,7 @@ struct _AstraDbusService {
 	AstraEngine *engine;
 	AstraDBusAlerts1 *skeleton;
 	GHashTable *last_attempts; /* webhook name -> AstraDbusLastAttempt, for ListWebhooks */
+	GHashTable *subscribers;   /* unique bus name -> the id watching it; "" for a peer */
 	guint update_id;
 	gboolean exported;
 };
@@ -261,6 +262,7 @@ astra_dbus_service_get_status (AstraDbusService *self, GDBusMethodInvocation *in
 								  NULL, ASTRA_DELIVERY_STATE_DEAD, NULL)));
 	astra_dbus_add (&builder, "in_flight",
 			g_variant_new_uint32 (astra_deliverer_get_n_in_flight (deliverer)));
+	astra_dbus_add (&builder, "subscribers", g_variant_new_uint32 (g_hash_table_size (self->subscribers)));
 	astra_dbus_alerts1_complete_get_status (self->skeleton, invocation, g_variant_builder_end (&builder));
 }
 
@@ -973,6 +975,63 @@ astra_dbus_service_emit_event (AstraDbusService *self, GDBusMethodInvocation *in
 	astra_dbus_alerts1_complete_emit_event (self->skeleton, invocation, astra_event_get_id (event));
 }
 
+/* subscriptions: EventEmitted and DeliveryFailed go out only while someone listens */
+
+#define ASTRA_DBUS_MAX_SUBSCRIBERS 64
+
+static void
+astra_dbus_service_subscriber_vanished_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+	AstraDbusService *self = ASTRA_DBUS_SERVICE (user_data);
+
+	g_hash_table_remove (self->subscribers, name);
+}
+
+static void
+astra_dbus_subscriber_unwatch (gpointer watch_id)
+{
+	if (GPOINTER_TO_UINT (watch_id) != 0)
+		g_bus_unwatch_name (GPOINTER_TO_UINT (watch_id));
+}
+
+static void
+astra_dbus_service_subscribe (AstraDbusService *self, GDBusMethodInvocation *invocation, guint32 uid)
+{
+	const char *sender = g_dbus_method_invocation_get_sender (invocation);
+	guint watch_id = 0;
+
+	if (g_hash_table_contains (self->subscribers, sender != NULL ? sender : "")) {
+		astra_dbus_alerts1_complete_subscribe (self->skeleton, invocation);
+		return;
+	}
+	if (g_hash_table_size (self->subscribers) >= ASTRA_DBUS_MAX_SUBSCRIBERS) {
+		astra_dbus_return_new_error (invocation, ASTRA_ERROR_TOO_LARGE,
+					     "%u clients are subscribed already, the most there may be",
+					     ASTRA_DBUS_MAX_SUBSCRIBERS);
+		return;
+	}
+	/* a client that leaves without unsubscribing must not keep the signals going */
+	if (sender != NULL)
+		watch_id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation),
+							   sender, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+							   astra_dbus_service_subscriber_vanished_cb, self, NULL);
+	g_hash_table_insert (self->subscribers, g_strdup (sender != NULL ? sender : ""),
+			     GUINT_TO_POINTER (watch_id));
+	astra_dbus_alerts1_complete_subscribe (self->skeleton, invocation);
+}
+
+static void
+astra_dbus_service_unsubscribe (AstraDbusService *self, GDBusMethodInvocation *invocation, guint32 uid)
+{
+	const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+	if (!g_hash_table_remove (self->subscribers, sender != NULL ? sender : "")) {
+		astra_dbus_return_new_error (invocation, ASTRA_ERROR_NOT_FOUND, "this connection is not subscribed");
+		return;
+	}
+	astra_dbus_alerts1_complete_unsubscribe (self->skeleton, invocation);
+}
+
 /* dispatch and access control */
 
 static const struct {
@@ -989,6 +1048,8 @@ static const struct {
 	{ "ListDeliveries", astra_dbus_service_list_deliveries, FALSE },
 	{ "RenderEvent", astra_dbus_service_render_event, FALSE },
 	{ "ListSilences", astra_dbus_service_list_silences, FALSE },
+	{ "Subscribe", astra_dbus_service_subscribe, FALSE },
+	{ "Unsubscribe", astra_dbus_service_unsubscribe, FALSE },
 	{ "Reload", astra_dbus_service_reload, TRUE },
 	{ "EnableWebhook", astra_dbus_service_enable_webhook, TRUE },
 	{ "TestWebhook", astra_dbus_service_test_webhook, TRUE },
@@ -1112,9 +1173,12 @@ astra_dbus_service_event_routed_cb (
     AstraEngine *engine, AstraEvent *event, guint n_webhooks, gboolean silenced, gpointer user_data)
 {
 	AstraDbusService *self = ASTRA_DBUS_SERVICE (user_data);
-	JsonObject *data = astra_event_get_data (event);
+	JsonObject *data;
 	GVariantBuilder builder;
 
+	if (g_hash_table_size (self->subscribers) == 0)
+		return;
+	data = astra_event_get_data (event);
 	g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
 	astra_dbus_add (&builder, "timestamp",
 			g_variant_new_int64 (astra_event_get_timestamp (event) * G_USEC_PER_SEC));
@@ -1193,12 +1257,20 @@ astra_dbus_service_attempt_finished_cb (AstraEngine *engine,
 
 	if (attempt->skipped)
 		return;
-	last = g_new0 (AstraDbusLastAttempt, 1);
+	/* every attempt passes here: a success after a success allocates nothing */
+	last = g_hash_table_lookup (self->last_attempts, webhook);
+	if (last == NULL) {
+		last = g_new0 (AstraDbusLastAttempt, 1);
+		g_hash_table_insert (self->last_attempts, g_strdup (webhook), last);
+	}
 	last->status = attempt->status;
-	last->error = attempt->outcome != ASTRA_OUTCOME_DELIVERED
-			  ? astra_dbus_attempt_reason (self, webhook, attempt)
-			  : g_strdup ("");
-	g_hash_table_replace (self->last_attempts, g_strdup (webhook), last);
+	if (attempt->outcome != ASTRA_OUTCOME_DELIVERED) {
+		g_free (last->error);
+		last->error = astra_dbus_attempt_reason (self, webhook, attempt);
+	} else if (last->error == NULL || last->error[0] != '\0') {
+		g_free (last->error);
+		last->error = g_strdup ("");
+	}
 }
 
 static void
@@ -1211,9 +1283,12 @@ astra_dbus_service_delivery_failed_cb (AstraEngine *engine,
 {
 	AstraDbusService *self = ASTRA_DBUS_SERVICE (user_data);
 	const AstraDelivery *delivery = delivery_ptr;
-	g_autofree char *reason = astra_dbus_attempt_reason (self, webhook, attempt);
+	g_autofree char *reason = NULL;
 	GVariantBuilder builder;
 
+	if (g_hash_table_size (self->subscribers) == 0)
+		return;
+	reason = astra_dbus_attempt_reason (self, webhook, attempt);
 	g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
 	astra_dbus_add (&builder, "id", g_variant_new_int64 (delivery->id));
 	astra_dbus_add (&builder, "event_id", astra_dbus_string (delivery->event_id));
@@ -1240,6 +1315,8 @@ astra_dbus_service_dispose (GObject *object)
 	AstraDbusService *self = ASTRA_DBUS_SERVICE (object);
 
 	astra_dbus_service_unexport (self);
+	/* the watches call back into this object */
+	g_hash_table_remove_all (self->subscribers);
 	g_clear_handle_id (&self->update_id, g_source_remove);
 	if (self->engine != NULL)
 		g_signal_handlers_disconnect_by_data (self->engine, self);
@@ -1254,6 +1331,7 @@ astra_dbus_service_finalize (GObject *object)
 	AstraDbusService *self = ASTRA_DBUS_SERVICE (object);
 
 	g_hash_table_unref (self->last_attempts);
+	g_hash_table_unref (self->subscribers);
 	G_OBJECT_CLASS (astra_dbus_service_parent_class)->finalize (object);
 }
 
@@ -1271,6 +1349,7 @@ astra_dbus_service_init (AstraDbusService *self)
 {
 	self->last_attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
 						     (GDestroyNotify) astra_dbus_last_attempt_free);
+	self->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, astra_dbus_subscriber_unwatch);
 }
 
 /**
