@@ -341,6 +341,11 @@ START_TEST (test_metrics_after_deliveries)
 	astra_assert_contains (text, "astra_events_total{type=\"agent.status_changed\"} 2");
 	astra_assert_contains (text, "astra_delivery_queue_depth{webhook=\"hook\"} 0");
 	astra_assert_contains (text, "astra_webhook_circuit_state{webhook=\"hook\"} 0");
+	astra_assert_contains (text, "# TYPE astra_webhook_connects_total counter");
+	ck_assert_msg (g_regex_match_simple ("^astra_webhook_connects_total [1-9]", text, G_REGEX_MULTILINE, 0), "%s",
+		       text);
+	ck_assert_msg (g_regex_match_simple ("^astra_webhook_connections [0-9]", text, G_REGEX_MULTILINE, 0), "%s",
+		       text);
 	astra_assert_contains (text, "astra_http_requests_total{path=\"/v1/reports\",code=\"202\"} 2");
 	astra_assert_contains (text, "process_open_fds ");
 	astra_assert_contains (text, "process_resident_memory_bytes ");

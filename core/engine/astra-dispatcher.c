@@ -290,6 +290,18 @@ astra_dispatcher_get_n_in_flight (AstraDispatcher *self)
 	return g_hash_table_size (self->in_flight);
 }
 
+guint
+astra_dispatcher_get_n_connections (AstraDispatcher *self)
+{
+	return astra_http_client_get_n_connections (self->client);
+}
+
+guint64
+astra_dispatcher_get_n_connects (AstraDispatcher *self)
+{
+	return astra_http_client_get_n_connects (self->client);
+}
+
 void
 astra_dispatcher_cancel_all (AstraDispatcher *self)
 {

@@ -54,6 +54,9 @@ void astra_dispatcher_attempt_async (AstraDispatcher *self,
 AstraAttempt *astra_dispatcher_attempt_finish (AstraDispatcher *self, GAsyncResult *result);
 
 guint astra_dispatcher_get_n_in_flight (AstraDispatcher *self);
+/* connections to receivers: open now, and made so far */
+guint astra_dispatcher_get_n_connections (AstraDispatcher *self);
+guint64 astra_dispatcher_get_n_connects (AstraDispatcher *self);
 /* cancels every attempt in flight; each finishes as a retry */
 void astra_dispatcher_cancel_all (AstraDispatcher *self);
 

@@ -586,6 +586,11 @@ astra_engine_collect_misc_cb (GString *out, const char *name, gpointer user_data
 		astra_metrics_append_sample (out, name, NULL, NULL, astra_agent_registry_get_size (self->agents));
 	} else if (g_strcmp0 (name, "astra_series") == 0) {
 		astra_metrics_append_sample (out, name, NULL, NULL, astra_series_store_get_size (self->series));
+	} else if (g_strcmp0 (name, "astra_webhook_connections") == 0) {
+		astra_metrics_append_sample (out, name, NULL, NULL, astra_dispatcher_get_n_connections (self->dispatcher));
+	} else if (g_strcmp0 (name, "astra_webhook_connects_total") == 0) {
+		astra_metrics_append_sample (out, name, NULL, NULL,
+					     (double) astra_dispatcher_get_n_connects (self->dispatcher));
 	} else if (g_strcmp0 (name, "astra_ingest_samples_rejected_total") == 0) {
 		for (guint r = ASTRA_SERIES_REJECT_NAME; r < ASTRA_SERIES_REJECT_LAST; r++) {
 			static const char *const reasons[] = {"none", "name", "value", "too_many_labels",
@@ -620,6 +625,9 @@ astra_engine_register_metrics (AstraEngine *self)
 	    {"astra_agents", "Agents known", "gauge", FALSE},
 	    {"astra_series", "Series known", "gauge", FALSE},
 	    {"astra_ingest_samples_rejected_total", "Samples refused by a bound, by reason", "counter", FALSE},
+	    {"astra_webhook_connections", "Open keep-alive connections to receivers (busy and idle)", "gauge", FALSE},
+	    {"astra_webhook_connects_total", "Connections made to receivers (a steady rise: receivers close them)",
+	     "counter", FALSE},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS (families); i++)
 		astra_metrics_add_collector (self->metrics, families[i].name, families[i].help, families[i].type,
