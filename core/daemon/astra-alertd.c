@@ -371,7 +371,7 @@ main (int argc, char **argv)
 			astra_engine_check_config (config, errors);
 		astra_daemon_print_errors (errors);
 		if (errors->len > 0) {
-			g_printerr ("%s: %u errors\n", self.config_path, errors->len);
+			g_printerr ("%s: %u %s\n", self.config_path, errors->len, errors->len == 1 ? "error" : "errors");
 			return EXIT_FAILURE;
 		}
 		g_print ("%s: configuration OK (%u webhooks)\n", self.config_path,
@@ -380,7 +380,8 @@ main (int argc, char **argv)
 	}
 	if (config == NULL) {
 		astra_daemon_print_errors (errors);
-		g_printerr ("astra-alertd: not started: %u configuration errors\n", errors->len);
+		g_printerr ("astra-alertd: not started: %u configuration %s\n", errors->len,
+			    errors->len == 1 ? "error" : "errors");
 		return EXIT_FAILURE;
 	}
 

@@ -826,7 +826,8 @@ astra_engine_reload_from_disk (AstraEngine *self, GPtrArray *errors)
 	if (config == NULL || !astra_engine_reload_full (self, config, errors, n_errors)) {
 		for (guint i = n_errors; i < errors->len; i++)
 			g_warning ("%s", (const char *) g_ptr_array_index (errors, i));
-		g_warning ("reload refused: %u errors; the previous configuration stays in force", errors->len - n_errors);
+		g_warning ("reload refused: %u %s; the previous configuration stays in force", errors->len - n_errors,
+			   errors->len - n_errors == 1 ? "error" : "errors");
 		return FALSE;
 	}
 	return TRUE;
