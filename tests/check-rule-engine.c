@@ -840,6 +840,11 @@ START_TEST (test_event_fields)
 	    "Latency from server-01 to 8.8.8.8 is 123.5 ms (warning, 100, latency_ms, high-latency, "
 	    "netops, |{literal})");
 	ck_assert_str_eq (json_object_get_string_member (data, "description"), "Team netops, agent a1.");
+	{
+		/* the alert list says what the event said */
+		g_autoptr(AstraAlertInfo) info = fx_alert (fx, "high-latency");
+		ck_assert_str_eq (info->summary, json_object_get_string_member (data, "summary"));
+	}
 	ck_assert_str_eq (json_object_get_string_member (data, "started_at"), "2025-12-17T09:50:00Z");
 	ck_assert (!json_object_has_member (data, "resolved_at"));
 	/* the series' labels and the rule's, the rule's winning */
@@ -945,6 +950,7 @@ START_TEST (test_event_no_data)
 	{
 		g_autoptr(AstraAlertInfo) info = fx_alert (fx, "r");
 		ck_assert (info->no_data);
+		ck_assert_str_eq (info->summary, "silent: 42.5 5400");
 	}
 	astra_clock_advance (fx->clock, 10 * G_TIME_SPAN_SECOND);
 	fx_push (fx, "m{agent_id=a1}", 7);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "astra.h"
+#include "astra-agent-registry.h"
 #include "astra-config.h"
 #include "astra-keyfile-scan.h"
 #include "astra-rule.h"
@@ -39,7 +40,7 @@ static const char *const astra_dbus_keys[] = {"bus", "admin-group", NULL};
 /* where each group and key was written, for messages an admin can act on */
 typedef struct {
 	char *path;
-	GHashTable *lines; /* "GROUP\nKEY" or "GROUP\n" -> line number */
+	GPtrArray *groups; /* AstraGroupLines, as the scan found them */
 } AstraConfigFile;
 
 struct _AstraConfig {
@@ -75,7 +76,7 @@ static void
 astra_config_file_free (AstraConfigFile *file)
 {
 	g_free (file->path);
-	g_hash_table_unref (file->lines);
+	g_clear_pointer (&file->groups, g_ptr_array_unref);
 	g_free (file);
 }
 
@@ -120,7 +121,7 @@ astra_config_init (AstraConfig *self)
 {
 	self->max_body_size = ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE;
 	self->shutdown_timeout = ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
-	self->offline_after_us = ASTRA_CONFIG_DEFAULT_OFFLINE_AFTER * G_USEC_PER_SEC;
+	self->offline_after_us = ASTRA_AGENT_DEFAULT_OFFLINE_AFTER_US;
 	self->max_series = ASTRA_SERIES_DEFAULT_MAX_SERIES;
 	self->max_labels = ASTRA_SERIES_DEFAULT_MAX_LABELS;
 	self->max_label_length = ASTRA_SERIES_DEFAULT_MAX_VALUE_LENGTH;
@@ -134,28 +135,37 @@ astra_config_init (AstraConfig *self)
 					     (GDestroyNotify) astra_config_file_free);
 }
 
-char *
-astra_config_locate (AstraConfig *self, const char *file, const char *group, const char *key)
+/* "FILE:LINE: [GROUP] KEY", without the parts that are 0 or NULL */
+static GString *
+astra_config_location_new (const char *file, guint line, const char *group, const char *key)
 {
-	AstraConfigFile *cf = g_hash_table_lookup (self->files, file);
 	GString *str = g_string_new (file);
-	guint line = 0;
 
-	if (cf != NULL && group != NULL) {
-		g_autofree char *lookup = g_strdup_printf ("%s\n%s", group, key != NULL ? key : "");
-		line = GPOINTER_TO_UINT (g_hash_table_lookup (cf->lines, lookup));
-		if (line == 0 && key != NULL) {
-			g_autofree char *group_lookup = g_strdup_printf ("%s\n", group);
-			line = GPOINTER_TO_UINT (g_hash_table_lookup (cf->lines, group_lookup));
-		}
-	}
 	if (line > 0)
 		g_string_append_printf (str, ":%u", line);
 	if (group != NULL)
 		g_string_append_printf (str, ": [%s]", group);
 	if (key != NULL)
 		g_string_append_printf (str, " %s", key);
-	return g_string_free (str, FALSE);
+	return str;
+}
+
+char *
+astra_config_locate (AstraConfig *self, const char *file, const char *group, const char *key)
+{
+	AstraConfigFile *cf = g_hash_table_lookup (self->files, file);
+	guint line = 0;
+
+	/* the line of the key, else of the group's header */
+	for (guint i = 0; cf != NULL && group != NULL && i < cf->groups->len; i++) {
+		const AstraGroupLines *lines = g_ptr_array_index (cf->groups, i);
+
+		if (g_strcmp0 (lines->group, group) == 0) {
+			line = astra_group_lines_get_line (lines, key);
+			break;
+		}
+	}
+	return g_string_free (astra_config_location_new (file, line, group, key), FALSE);
 }
 
 void
@@ -191,14 +201,8 @@ static void
 astra_config_scan_problem_cb (guint line, const char *group, const char *key, const char *message, gpointer user_data)
 {
 	AstraConfigScan *scan = user_data;
-	GString *str = g_string_new (scan->cf->path);
+	GString *str = astra_config_location_new (scan->cf->path, line, group, key);
 
-	if (line > 0)
-		g_string_append_printf (str, ":%u", line);
-	if (group != NULL)
-		g_string_append_printf (str, ": [%s]", group);
-	if (key != NULL)
-		g_string_append_printf (str, " %s", key);
 	g_string_append_printf (str, ": %s", message);
 	g_ptr_array_add (scan->errors, g_string_free (str, FALSE));
 }
@@ -208,12 +212,11 @@ static void
 astra_config_scan_lines (AstraConfig *self, AstraConfigFile *cf, const char *text, GPtrArray *errors)
 {
 	AstraConfigScan scan = {cf, errors};
-	g_autoptr(GPtrArray) groups = astra_keyfile_scan (text, &astra_config_dialect, astra_config_scan_problem_cb, &scan);
 
-	for (guint i = 0; i < groups->len; i++) {
-		AstraGroupLines *group = g_ptr_array_index (groups, i);
+	cf->groups = astra_keyfile_scan (text, &astra_config_dialect, astra_config_scan_problem_cb, &scan);
+	for (guint i = 0; i < cf->groups->len; i++) {
+		AstraGroupLines *group = g_ptr_array_index (cf->groups, i);
 
-		g_hash_table_insert (cf->lines, g_strdup_printf ("%s\n", group->group), GUINT_TO_POINTER (group->line));
 		for (guint j = 0; j < group->keys->len; j++) {
 			AstraKeyLine *kl = g_ptr_array_index (group->keys, j);
 
@@ -221,8 +224,6 @@ astra_config_scan_lines (AstraConfig *self, AstraConfigFile *cf, const char *tex
 			if (strchr (kl->key, '[') != NULL)
 				astra_config_scan_problem_cb (kl->line, group->group, kl->key,
 							      "unknown key: keys have no translations", &scan);
-			g_hash_table_insert (cf->lines, g_strdup_printf ("%s\n%s", group->group, kl->key),
-					     GUINT_TO_POINTER (kl->line));
 		}
 	}
 }
@@ -252,7 +253,6 @@ astra_config_read_file (AstraConfig *self, const char *path, GPtrArray *errors)
 	}
 	cf = g_new0 (AstraConfigFile, 1);
 	cf->path = g_strdup (path);
-	cf->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	g_hash_table_replace (self->files, cf->path, cf);
 	n_errors = errors->len;
 	astra_config_scan_lines (self, cf, text, errors);

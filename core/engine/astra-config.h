@@ -11,7 +11,6 @@ G_BEGIN_DECLS
 #define ASTRA_CONFIG_DEFAULT_LISTEN "127.0.0.1:8470"
 #define ASTRA_CONFIG_DEFAULT_MAX_BODY_SIZE (1024 * 1024)
 #define ASTRA_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 5
-#define ASTRA_CONFIG_DEFAULT_OFFLINE_AFTER 300 /* seconds, for agents that report no interval */
 #define ASTRA_CONFIG_DEFAULT_RETENTION_DAYS 7  /* how long delivered deliveries stay in the history */
 #define ASTRA_CONFIG_DEFAULT_RETENTION_COUNT 1000000
 /* who may call the changing D-Bus methods, besides root */

@@ -8,9 +8,6 @@
 
 #include "astra-keyfile-scan.h"
 
-static void
-astra_group_lines_free (AstraGroupLines *group);
-
 static gboolean
 astra_keyfile_key_name_is_valid (const char *key)
 {
@@ -30,7 +27,6 @@ astra_keyfile_key_name_is_valid (const char *key)
 		p++;
 	return p[0] == ']' && p[1] == '\0';
 }
-
 
 static void
 astra_group_lines_free (AstraGroupLines *group)

@@ -14,6 +14,9 @@
 
 #define ASTRA_WINDOW_MIN_CAPACITY 4
 
+/* what the memory figure counts for an AstraTimer (opaque here) and its place in the clock's heap */
+#define ASTRA_TIMER_SIZE 48
+
 /* what a value trips: the warning and critical severities, or nothing */
 #define ASTRA_TRIP_NONE ASTRA_SEVERITY_INFO
 
@@ -520,6 +523,12 @@ astra_rule_engine_memory_add (AstraRuleEngine *self, gssize delta)
 }
 
 static gsize
+astra_alert_get_size (const char *alert_id)
+{
+	return sizeof (AstraAlert) + strlen (alert_id) + 1 + ASTRA_TIMER_SIZE;
+}
+
+static gsize
 astra_series_state_get_size (guint n_evals)
 {
 	return sizeof (AstraSeriesState) + n_evals * sizeof (AstraEval);
@@ -575,31 +584,32 @@ astra_alert_get_eval (AstraAlert *alert)
 	return &alert->sstate->evals[alert->eval_index];
 }
 
+/* the canonical text of node, which it takes */
+static char *
+astra_json_node_to_string (JsonNode *node)
+{
+	g_autoptr(JsonNode) owned = node;
+	g_autoptr(GString) str = g_string_new (NULL);
+
+	if (!astra_json_append (str, owned, NULL))
+		return NULL;
+	return g_string_free (g_steal_pointer (&str), FALSE);
+}
+
 static char *
 astra_json_object_to_string (JsonObject *object)
 {
-	g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-	g_autoptr(GBytes) bytes = astra_json_serialize (node, NULL);
-
-	if (bytes == NULL)
-		return NULL;
-	return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+	return astra_json_node_to_string (json_node_init_object (json_node_alloc (), object));
 }
 
 static char *
 astra_json_strv_to_string (const char *const *strv)
 {
 	g_autoptr(JsonArray) array = json_array_new ();
-	g_autoptr(JsonNode) node = NULL;
-	g_autoptr(GBytes) bytes = NULL;
 
 	for (guint i = 0; strv[i] != NULL; i++)
 		json_array_add_string_element (array, strv[i]);
-	node = json_node_init_array (json_node_alloc (), array);
-	bytes = astra_json_serialize (node, NULL);
-	if (bytes == NULL)
-		return NULL;
-	return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+	return astra_json_node_to_string (json_node_init_array (json_node_alloc (), array));
 }
 
 static char *
@@ -776,14 +786,28 @@ astra_rule_clears (const AstraRule *rule, AstraSeverity trip, double value)
 	return trip == ASTRA_TRIP_NONE && astra_condition_holds (&rule->clear, value);
 }
 
+/* what an alert's texts (event data, summary, description) say of it */
 typedef struct {
 	const AstraRule *rule;
 	const AstraSeries *series;
+	const AstraAgentInfo *agent; /* (nullable): the series' agent, if the lookup knows it */
 	const char *hostname;
 	const char *severity;
-	const char *value;
-	const char *threshold;
+	char *value;
+	char *threshold;
+	char *condition; /* "> 100", "no data for 5m" */
+	double threshold_value;
 } AstraTemplateContext;
+
+static void
+astra_template_context_clear (AstraTemplateContext *ctx)
+{
+	g_free (ctx->value);
+	g_free (ctx->threshold);
+	g_free (ctx->condition);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AstraTemplateContext, astra_template_context_clear)
 
 static const char *
 astra_template_lookup_cb (const char *name, gpointer user_data)
@@ -856,15 +880,28 @@ astra_rule_engine_alert_hostname (AstraRuleEngine *self, const AstraSeries *seri
 	return hostname;
 }
 
+/* the alert as its texts show it now */
+static void
+astra_template_context_init (AstraTemplateContext *ctx, AstraRuleEngine *self, AstraAlert *alert)
+{
+	ctx->rule = astra_alert_get_eval (alert)->rule;
+	ctx->series = alert->sstate->series;
+	ctx->hostname = astra_rule_engine_alert_hostname (self, ctx->series, &ctx->agent);
+	ctx->severity = astra_severity_to_string (alert->severity);
+	ctx->condition = astra_alert_describe_condition (alert, ctx->rule, &ctx->threshold_value);
+	ctx->value = astra_rule_engine_format_value (alert->value);
+	ctx->threshold = astra_rule_engine_format_value (ctx->threshold_value);
+}
+
 /* the summary the alert's events carry: the rule's template, or a line of its own */
 static char *
-astra_rule_engine_render_summary (const AstraTemplateContext *ctx, const char *condition_text)
+astra_rule_engine_render_summary (const AstraTemplateContext *ctx)
 {
 	g_autofree char *text = NULL;
 
 	if (ctx->rule->summary == NULL)
 		return g_strdup_printf ("%s %s on %s: %s %s", ctx->rule->name, ctx->severity, ctx->series->metric,
-					ctx->value, condition_text);
+					ctx->value, ctx->condition);
 	text = astra_rule_render_text (ctx->rule->summary, astra_template_lookup_cb, (gpointer) ctx);
 	return astra_utf8_truncate (text, ASTRA_EVENT_MAX_SUMMARY_CHARS);
 }
@@ -881,17 +918,11 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 	g_autoptr(JsonObject) labels = json_object_new ();
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(AstraEvent) event = NULL;
-	g_autofree char *condition_text = NULL;
 	g_autofree char *started_at = NULL;
 	g_autofree char *summary = NULL;
-	g_autofree char *value_text = NULL;
-	g_autofree char *threshold_text = NULL;
-	const AstraAgentInfo *agent = NULL;
 	const char *agent_id = astra_series_get_label (series, "agent_id");
-	const char *hostname = astra_rule_engine_alert_hostname (self, series, &agent);
 	const char *tenant_id = astra_series_get_label (series, "tenant_id");
-	AstraTemplateContext ctx = { 0 };
-	double threshold;
+	g_auto(AstraTemplateContext) ctx = { 0 };
 	guint j = 0;
 
 	if (!alert->no_data) {
@@ -902,10 +933,10 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 			    condition->op == ASTRA_COMPARE_OUTSIDE && alert->value > condition->high;
 		alert->above_high_known = TRUE;
 	}
-	condition_text = astra_alert_describe_condition (alert, rule, &threshold);
+	astra_template_context_init (&ctx, self, alert);
 
-	if ((tenant_id == NULL || tenant_id[0] == '\0') && agent != NULL)
-		tenant_id = agent->tenant_id;
+	if ((tenant_id == NULL || tenant_id[0] == '\0') && ctx.agent != NULL)
+		tenant_id = ctx.agent->tenant_id;
 
 	/* the series' labels and the rule's, both sorted by name, the rule's winning */
 	for (guint i = 0;
@@ -931,33 +962,25 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 		json_object_set_string_member (labels, take->name, value);
 	}
 
-	value_text = astra_rule_engine_format_value (alert->value);
-	threshold_text = astra_rule_engine_format_value (threshold);
-	ctx.rule = rule;
-	ctx.series = series;
-	ctx.hostname = hostname;
-	ctx.severity = astra_severity_to_string (alert->severity);
-	ctx.value = value_text;
-	ctx.threshold = threshold_text;
 	started_at = astra_rule_engine_format_time (alert->started_us);
 
 	json_object_set_string_member (data, "alert_id", alert->alert_id);
 	json_object_set_string_member (data, "rule", rule->name);
-	json_object_set_string_member (data, "severity", astra_severity_to_string (alert->severity));
+	json_object_set_string_member (data, "severity", ctx.severity);
 	json_object_set_string_member (data, "state",
 				       kind == ASTRA_ALERT_EVENT_TRIGGERED ? "firing" : "resolved");
 	json_object_set_string_member (data, "metric", series->metric);
 	json_object_set_double_member (data, "value", alert->value);
-	json_object_set_double_member (data, "threshold", threshold);
-	json_object_set_string_member (data, "condition", condition_text);
+	json_object_set_double_member (data, "threshold", ctx.threshold_value);
+	json_object_set_string_member (data, "condition", ctx.condition);
 	json_object_set_object_member (data, "labels", json_object_ref (labels));
 	if (astra_is_short_name (agent_id))
 		json_object_set_string_member (data, "agent_id", agent_id);
-	if (astra_is_short_name (hostname))
-		json_object_set_string_member (data, "hostname", hostname);
+	if (astra_is_short_name (ctx.hostname))
+		json_object_set_string_member (data, "hostname", ctx.hostname);
 	if (astra_is_short_name (tenant_id))
 		json_object_set_string_member (data, "tenant_id", tenant_id);
-	summary = astra_rule_engine_render_summary (&ctx, condition_text);
+	summary = astra_rule_engine_render_summary (&ctx);
 	json_object_set_string_member (data, "summary", summary);
 	if (rule->description != NULL) {
 		g_autofree char *description =
@@ -1024,7 +1047,7 @@ astra_rule_engine_alert_new (AstraRuleEngine *self,
 	alert->timer = astra_timer_new (self->clock, astra_rule_engine_alert_timer_cb, alert);
 	sstate->evals[eval_index].alert = alert;
 	g_hash_table_insert (self->alerts, alert->alert_id, alert);
-	astra_rule_engine_memory_add (self, sizeof (AstraAlert) + strlen (alert_id) + 1 + 48);
+	astra_rule_engine_memory_add (self, astra_alert_get_size (alert_id));
 	return alert;
 }
 
@@ -1038,8 +1061,7 @@ astra_rule_engine_alert_free (AstraRuleEngine *self, AstraAlert *alert)
 	if (alert->silent)
 		alert->sstate->n_silent--;
 	g_hash_table_remove (self->alerts, alert->alert_id);
-	astra_rule_engine_memory_add (self,
-				      -(gssize) (sizeof (AstraAlert) + strlen (alert->alert_id) + 1 + 48));
+	astra_rule_engine_memory_add (self, -(gssize) astra_alert_get_size (alert->alert_id));
 	astra_timer_free (alert->timer);
 	g_free (alert->alert_id);
 	g_free (alert);
@@ -1322,7 +1344,7 @@ astra_series_state_free (AstraRuleEngine *self, AstraSeriesState *sstate)
 		}
 	}
 	if (sstate->nodata_timer != NULL) {
-		astra_rule_engine_memory_add (self, -(gssize) 48);
+		astra_rule_engine_memory_add (self, -(gssize) ASTRA_TIMER_SIZE);
 		astra_timer_free (sstate->nodata_timer);
 	}
 	astra_rule_engine_memory_add (self, -(gssize) astra_series_state_get_size (sstate->n_evals));
@@ -1425,7 +1447,7 @@ astra_rule_engine_build_state (AstraRuleEngine *self, AstraSeries *series, GHash
 	if (has_no_data) {
 		sstate->nodata_timer =
 		    astra_timer_new (self->clock, astra_rule_engine_nodata_timer_cb, sstate);
-		astra_rule_engine_memory_add (self, 48);
+		astra_rule_engine_memory_add (self, ASTRA_TIMER_SIZE);
 		astra_series_state_check_no_data (sstate, FALSE);
 	}
 	return sstate;
@@ -1910,24 +1932,10 @@ astra_alert_info_compare (gconstpointer a, gconstpointer b)
 static char *
 astra_rule_engine_alert_summary (AstraRuleEngine *self, AstraAlert *alert)
 {
-	const AstraRule *rule = astra_alert_get_eval (alert)->rule;
-	const AstraSeries *series = alert->sstate->series;
-	const AstraAgentInfo *agent;
-	g_autofree char *condition_text = NULL;
-	g_autofree char *value_text = astra_rule_engine_format_value (alert->value);
-	g_autofree char *threshold_text = NULL;
-	AstraTemplateContext ctx = { 0 };
-	double threshold;
+	g_auto(AstraTemplateContext) ctx = { 0 };
 
-	condition_text = astra_alert_describe_condition (alert, rule, &threshold);
-	threshold_text = astra_rule_engine_format_value (threshold);
-	ctx.rule = rule;
-	ctx.series = series;
-	ctx.hostname = astra_rule_engine_alert_hostname (self, series, &agent);
-	ctx.severity = astra_severity_to_string (alert->severity);
-	ctx.value = value_text;
-	ctx.threshold = threshold_text;
-	return astra_rule_engine_render_summary (&ctx, condition_text);
+	astra_template_context_init (&ctx, self, alert);
+	return astra_rule_engine_render_summary (&ctx);
 }
 
 /**

@@ -65,7 +65,6 @@ struct _AstraRuleSet {
 	GObject parent_instance;
 	GPtrArray *rules;      /* AstraRule, in the order of the files and of their groups */
 	GHashTable *by_name;   /* name -> AstraRule */
-	GHashTable *by_metric; /* metric -> GPtrArray of enabled AstraRule */
 	GHashTable *index;     /* metric -> AstraRuleIndex over its enabled rules */
 	GHashTable *defined;   /* name -> "FILE:LINE" of every group seen, valid or not */
 	GPtrArray *empty;      /* what lookup_metric() returns for a metric without rules */
@@ -157,23 +156,6 @@ astra_rule_error_compare (gconstpointer a, gconstpointer b)
 
 /* ---- names ---- */
 
-/* a metric or label name as the series store takes it: [a-zA-Z_:][a-zA-Z0-9_:.-]* */
-static gboolean
-astra_rule_series_name_is_valid (const char *name)
-{
-	gsize len = strlen (name);
-
-	if (len == 0 || len > ASTRA_RULE_MAX_LABEL_NAME)
-		return FALSE;
-	if (!g_ascii_isalpha (name[0]) && name[0] != '_' && name[0] != ':')
-		return FALSE;
-	for (const char *p = name + 1; *p != '\0'; p++) {
-		if (!g_ascii_isalnum (*p) && strchr ("_:.-", *p) == NULL)
-			return FALSE;
-	}
-	return TRUE;
-}
-
 /* rule and webhook names: [A-Za-z0-9._-]{1,max} */
 static gboolean
 astra_rule_word_is_valid (const char *name, gsize max)
@@ -189,7 +171,6 @@ astra_rule_word_is_valid (const char *name, gsize max)
 	return TRUE;
 }
 
-/* what GKeyFile takes as a key, and a little less: WORD or WORD[LOCALE] */
 /* ---- durations and numbers ---- */
 
 /**
@@ -770,8 +751,6 @@ astra_matcher_parse_set (const char *item, const char *set, GError **error)
 	return (GStrv) g_ptr_array_free (g_steal_pointer (&values), FALSE);
 }
 
-#define ASTRA_MATCHER_EXAMPLE "expected label=value, label!=value, label=glob* or label={a,b,c}"
-
 /**
  * astra_matcher_parse:
  * @item: one matcher: `label=value`, `label!=value`, `label=glob*`,
@@ -803,7 +782,7 @@ astra_matcher_parse (const char *item, GError **error)
 	negated = eq > item && eq[-1] == '!';
 	matcher->label = g_strstrip (g_strndup (item, (gsize) (eq - item - (negated ? 1 : 0))));
 	value = g_strstrip (g_strdup (eq + 1));
-	if (!astra_rule_series_name_is_valid (matcher->label)) {
+	if (!astra_series_name_is_valid (matcher->label, ASTRA_RULE_MAX_LABEL_NAME)) {
 		g_set_error (
 		    error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 		    "'%s' is not a label name in '%s': expected 1 to %u characters from a-z A-Z 0-9 _ : . -, "
@@ -927,7 +906,7 @@ astra_matchers_sort_and_check (GPtrArray *matchers, const char *consequence, GEr
 static gboolean
 astra_rule_parse_metric (AstraRuleParser *parser, const char *value, GError **error)
 {
-	if (!astra_rule_series_name_is_valid (value)) {
+	if (!astra_series_name_is_valid (value, ASTRA_RULE_MAX_LABEL_NAME)) {
 		g_set_error (
 		    error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 		    "'%s' is not a metric name: expected 1 to %u characters from a-z A-Z 0-9 _ : . -, "
@@ -1151,7 +1130,7 @@ astra_rule_parse_labels (AstraRuleParser *parser, const char *value, GError **er
 		}
 		name = g_strstrip (g_strndup (item, (gsize) (eq - item)));
 		label_value = g_strstrip (g_strdup (eq + 1));
-		if (!astra_rule_series_name_is_valid (name)) {
+		if (!astra_series_name_is_valid (name, ASTRA_RULE_MAX_LABEL_NAME)) {
 			g_set_error (
 			    error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 			    "'%s' is not a label name: expected 1 to %u characters from a-z A-Z 0-9 _ : . -, "
@@ -1229,7 +1208,7 @@ astra_rule_check_text (const char *text, gsize max, GError **error)
 		}
 		name = g_strndup (p + 1, (gsize) (end - p - 1));
 		if (!g_strv_contains (astra_rule_builtin_placeholders, name) &&
-		    !astra_rule_series_name_is_valid (name)) {
+		    !astra_series_name_is_valid (name, ASTRA_RULE_MAX_LABEL_NAME)) {
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 				     "'{%s}' is not a placeholder: placeholders are %s, LABEL a label name",
 				     name, ASTRA_RULE_PLACEHOLDERS);
@@ -1819,13 +1798,27 @@ astra_rule_render_text (const char *text, AstraRulePlaceholderFunc func, gpointe
  * places in the set, to hand candidates out in file order.
  */
 typedef struct {
+	GPtrArray *rules;     /* the metric's enabled AstraRule, in file order */
 	GArray *unindexed;    /* guint positions */
 	GHashTable *by_label; /* label name -> GHashTable (value -> GArray of guint positions) */
 } AstraRuleIndex;
 
+static AstraRuleIndex *
+astra_rule_index_new (void)
+{
+	AstraRuleIndex *index = g_new0 (AstraRuleIndex, 1);
+
+	index->rules = g_ptr_array_new ();
+	index->unindexed = g_array_new (FALSE, FALSE, sizeof (guint));
+	index->by_label =
+	    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_hash_table_unref);
+	return index;
+}
+
 static void
 astra_rule_index_free (AstraRuleIndex *index)
 {
+	g_ptr_array_unref (index->rules);
 	g_array_unref (index->unindexed);
 	g_hash_table_unref (index->by_label);
 	g_free (index);
@@ -1856,8 +1849,9 @@ astra_rule_index_file (AstraRuleIndex *index, const char *label, const char *val
 }
 
 static void
-astra_rule_index_add (AstraRuleIndex *index, const AstraRule *rule, guint position)
+astra_rule_index_add (AstraRuleIndex *index, AstraRule *rule, guint position)
 {
+	g_ptr_array_add (index->rules, rule);
 	/* an exact matcher narrows best; a set of values is the next best */
 	for (guint i = 0; i < rule->matchers->len; i++) {
 		const AstraMatcher *m = g_ptr_array_index (rule->matchers, i);
@@ -1891,7 +1885,6 @@ astra_rule_set_finalize (GObject *object)
 {
 	AstraRuleSet *self = ASTRA_RULE_SET (object);
 
-	g_hash_table_unref (self->by_metric);
 	g_hash_table_unref (self->index);
 	g_hash_table_unref (self->by_name);
 	g_hash_table_unref (self->defined);
@@ -1911,8 +1904,6 @@ astra_rule_set_init (AstraRuleSet *self)
 {
 	self->rules = g_ptr_array_new_with_free_func ((GDestroyNotify) astra_rule_free);
 	self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
-	self->by_metric =
-	    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
 	self->index = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) astra_rule_index_free);
 	self->defined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	self->empty = g_ptr_array_new ();
@@ -1939,19 +1930,12 @@ astra_rule_set_add_rule (AstraRuleSet *self, AstraRule *rule)
 	g_ptr_array_add (self->rules, rule);
 	g_hash_table_insert (self->by_name, rule->name, rule);
 	if (rule->enabled) {
-		GPtrArray *rules = g_hash_table_lookup (self->by_metric, rule->metric);
 		AstraRuleIndex *index = g_hash_table_lookup (self->index, rule->metric);
 
-		if (rules == NULL) {
-			rules = g_ptr_array_new ();
-			g_hash_table_insert (self->by_metric, rule->metric, rules);
-			index = g_new0 (AstraRuleIndex, 1);
-			index->unindexed = g_array_new (FALSE, FALSE, sizeof (guint));
-			index->by_label = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-								 (GDestroyNotify) g_hash_table_unref);
+		if (index == NULL) {
+			index = astra_rule_index_new ();
 			g_hash_table_insert (self->index, rule->metric, index);
 		}
-		g_ptr_array_add (rules, rule);
 		astra_rule_index_add (index, rule, position);
 	}
 }
@@ -2197,8 +2181,8 @@ astra_rule_set_get_rules (AstraRuleSet *self)
  * @self: a rule set
  * @metric: a metric name
  *
- * The enabled rules that watch @metric, for the evaluator's hot path: one
- * hash lookup, nothing allocated.
+ * The enabled rules that watch @metric: one hash lookup, nothing
+ * allocated.
  *
  * Returns: (transfer none) (element-type AstraRule): the rules, possibly
  *   none, never %NULL; not to be modified
@@ -2208,13 +2192,13 @@ astra_rule_set_get_rules (AstraRuleSet *self)
 GPtrArray *
 astra_rule_set_lookup_metric (AstraRuleSet *self, const char *metric)
 {
-	GPtrArray *rules;
+	AstraRuleIndex *index;
 
 	g_return_val_if_fail (ASTRA_IS_RULE_SET (self), NULL);
 	g_return_val_if_fail (metric != NULL, NULL);
 
-	rules = g_hash_table_lookup (self->by_metric, metric);
-	return rules != NULL ? rules : self->empty;
+	index = g_hash_table_lookup (self->index, metric);
+	return index != NULL ? index->rules : self->empty;
 }
 
 /**

@@ -78,6 +78,9 @@ typedef struct {
 	GStrv values;       /* IN, NOT_IN */
 } AstraMatcher;
 
+/* what the messages about a bad matcher say is expected, for the rules' and the silences' alike */
+#define ASTRA_MATCHER_EXAMPLE "expected label=value, label!=value, label=glob* or label={a,b,c}"
+
 /* the one matcher parser of the project (rules' match = and silences): one matcher such as
  * "agent_id=edge-*" or "env!={a,b}"; NULL with ASTRA_ERROR_INVALID_CONFIG quoting text */
 AstraMatcher *astra_matcher_parse (const char *text, GError **error);

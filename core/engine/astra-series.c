@@ -129,7 +129,19 @@ astra_series_store_set_limits (AstraSeriesStore *self,
 	self->max_value_length = max_value_length;
 }
 
-static gboolean
+/**
+ * astra_series_name_is_valid:
+ * @name: a metric or label name
+ * @max_length: the most bytes it may have
+ *
+ * Whether the store takes @name as a metric or label name:
+ * `[a-zA-Z_:][a-zA-Z0-9_:.-]*`, at most @max_length bytes.
+ *
+ * Returns: %TRUE if it is one
+ *
+ * Since: 1.0
+ */
+gboolean
 astra_series_name_is_valid (const char *name, guint max_length)
 {
 	gsize len = 0;

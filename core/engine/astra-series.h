@@ -67,6 +67,9 @@ AstraSeries *astra_series_store_lookup (AstraSeriesStore *self,
 					const AstraLabel *labels,
 					guint n_labels,
 					AstraSeriesReject *reject);
+/* name is [a-zA-Z_:][a-zA-Z0-9_:.-]* and at most max_length bytes: what the store takes as a
+ * metric or label name, and what rules may name */
+gboolean astra_series_name_is_valid (const char *name, guint max_length);
 /* the value of label name in series, or NULL */
 const char *astra_series_get_label (const AstraSeries *series, const char *name);
 guint astra_series_store_get_size (AstraSeriesStore *self);

@@ -16,7 +16,6 @@
 /* how much of a refused matcher an error quotes */
 #define ASTRA_SILENCES_QUOTE_LENGTH 64
 
-#define ASTRA_SILENCES_MATCHER_EXAMPLE "expected label=value, label!=value, label=glob* or label={a,b,c}"
 #define ASTRA_SILENCES_UNTIL_EXAMPLE                                                                         \
 	"a duration such as '90m' or '2h', or an RFC 3339 time such as 2025-12-17T10:30:00Z"
 
@@ -74,6 +73,15 @@ struct _AstraSilences {
 
 G_DEFINE_FINAL_TYPE (AstraSilences, astra_silences, G_TYPE_OBJECT)
 
+static void
+astra_silence_clear (AstraSilence *silence)
+{
+	g_free (silence->id);
+	g_strfreev (silence->matchers);
+	g_free (silence->comment);
+	g_free (silence->author);
+}
+
 /**
  * astra_silence_free:
  * @silence: (nullable): a silence
@@ -87,10 +95,7 @@ astra_silence_free (AstraSilence *silence)
 {
 	if (silence == NULL)
 		return;
-	g_free (silence->id);
-	g_strfreev (silence->matchers);
-	g_free (silence->comment);
-	g_free (silence->author);
+	astra_silence_clear (silence);
 	g_free (silence);
 }
 
@@ -123,10 +128,7 @@ astra_silence_copy (const AstraSilence *silence)
 static void
 astra_silence_entry_free (AstraSilenceEntry *entry)
 {
-	g_free (entry->info.id);
-	g_strfreev (entry->info.matchers);
-	g_free (entry->info.comment);
-	g_free (entry->info.author);
+	astra_silence_clear (&entry->info);
 	g_ptr_array_unref (entry->matchers);
 	g_free (entry->slots);
 	g_free (entry);
@@ -511,12 +513,6 @@ astra_silences_quote (const char *text)
 	return g_strdup_printf ("%.*s...", (int) (end - text), text);
 }
 
-static gboolean
-astra_silences_name_is_known (const char *const *names, const char *value)
-{
-	return g_strv_contains (names, value);
-}
-
 /* type and severity have a known set of values: a typo would silence nothing (type=...) or,
  * worse, everything (type!=...) */
 static gboolean
@@ -546,7 +542,7 @@ astra_silences_check_known_values (const AstraMatcher *matcher, GError **error)
 	switch (matcher->op) {
 	case ASTRA_MATCH_EQUAL:
 	case ASTRA_MATCH_NOT_EQUAL:
-		if (astra_silences_name_is_known (names, matcher->value))
+		if (g_strv_contains (names, matcher->value))
 			return TRUE;
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
 			     "'%s' is not %s: expected one of %s", matcher->value, a_what, known);
@@ -554,7 +550,7 @@ astra_silences_check_known_values (const AstraMatcher *matcher, GError **error)
 	case ASTRA_MATCH_IN:
 	case ASTRA_MATCH_NOT_IN:
 		for (guint i = 0; matcher->values[i] != NULL; i++) {
-			if (astra_silences_name_is_known (names, matcher->values[i]))
+			if (g_strv_contains (names, matcher->values[i]))
 				continue;
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
 				     "'%s' is not %s: expected one of %s", matcher->values[i], a_what, known);
@@ -586,7 +582,7 @@ astra_silences_parse_matchers (const char *const *texts, GError **error)
 	if (n == 0) {
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
 			     "matchers: at least one is needed (%s), e.g. agent_id=edge-*",
-			     ASTRA_SILENCES_MATCHER_EXAMPLE);
+			     ASTRA_MATCHER_EXAMPLE);
 		return NULL;
 	}
 	if (n > ASTRA_SILENCES_MAX_MATCHERS) {
@@ -613,7 +609,7 @@ astra_silences_parse_matchers (const char *const *texts, GError **error)
 		}
 		if (text[strspn (text, " \t")] == '\0') {
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "matcher %u: empty: %s",
-				     i + 1, ASTRA_SILENCES_MATCHER_EXAMPLE);
+				     i + 1, ASTRA_MATCHER_EXAMPLE);
 			return NULL;
 		}
 		matcher = astra_matcher_parse (text, &error_local);
@@ -647,7 +643,6 @@ astra_silences_format_time (gint64 time_us)
 static gboolean
 astra_silences_parse_until (const char *until, gint64 now_us, gint64 *ends_us, GError **error)
 {
-	g_autofree char *end_text = NULL;
 	gint64 duration_us = 0;
 
 	if (until == NULL || until[0] == '\0') {
@@ -693,7 +688,6 @@ astra_silences_parse_until (const char *until, gint64 now_us, gint64 *ends_us, G
 			return FALSE;
 		}
 	}
-	end_text = astra_silences_format_time (*ends_us);
 	if (*ends_us <= now_us) {
 		g_autofree char *now_text = astra_silences_format_time (now_us);
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
