@@ -1146,6 +1146,36 @@ START_TEST (test_cli_monitor_json)
 }
 END_TEST
 
+/* a reader that is gone (here a full disk) ends monitor: exit 1, saying why once */
+START_TEST (test_cli_monitor_write_error)
+{
+	g_autoptr(GSubprocessLauncher) launcher = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_test ("/dev/full", G_FILE_TEST_EXISTS)) {
+		g_print ("check-cli: monitor write error skipped: no /dev/full\n");
+		return;
+	}
+	launcher = cli_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_subprocess_launcher_set_stdout_file_path (launcher, "/dev/full");
+	cli_child.proc =
+	    g_subprocess_launcher_spawn (launcher, &error, cli_binary (), "--session", "monitor", NULL);
+	astra_assert_no_error (error);
+	cli_stream_watch (&cli_child.err, g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (
+					      g_subprocess_get_stderr_pipe (cli_child.proc))));
+	g_subprocess_wait_async (cli_child.proc, NULL, cli_child_exited_cb, NULL);
+	ck_assert (astra_test_wait_until (cli_monitor_ready_cb, NULL, CLI_TIMEOUT_MS));
+	ck_assert_msg (!cli_child.exited, "monitor exited: %s", cli_child.err.buf->str);
+	cli_monitor_emit ();
+	ck_assert (astra_test_wait_until (cli_child_done_cb, NULL, CLI_TIMEOUT_MS));
+	ck_assert (g_subprocess_get_if_exited (cli_child.proc));
+	ck_assert_int_eq (g_subprocess_get_exit_status (cli_child.proc), 1);
+	ck_assert_str_eq (cli_child.err.buf->str,
+			  "monitoring astra-alertd on the session bus; press Ctrl-C to stop\n"
+			  "astra-alertctl monitor: cannot write to stdout: No space left on device\n");
+}
+END_TEST
+
 /* colour only on a terminal */
 
 /* the output of `webhooks` on a terminal, NULL if this machine has no pseudo-terminals */
@@ -1311,6 +1341,7 @@ cli_suite (void)
 	tcase_add_test (tc, test_cli_help);
 	tcase_add_test (tc, test_cli_monitor);
 	tcase_add_test (tc, test_cli_monitor_json);
+	tcase_add_test (tc, test_cli_monitor_write_error);
 	tcase_add_test (tc, test_cli_color);
 	tcase_add_test (tc, test_cli_completion);
 	suite_add_tcase (s, tc);

@@ -25,18 +25,26 @@
 	"On the system bus this needs root or membership of the daemon's admin group\n"                      \
 	"([dbus] admin-group, 'astra-alerts' by default).\n"
 
-/* the JSON printed for a call that returns nothing */
-static int astra_cli_print_done (const AstraCliCommand *cmd, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* what a change answered: with --json {KEY: VALUE} ({} if @key is NULL), else the line @format says */
+static int
+astra_cli_print_done (const AstraCliCommand *cmd, const char *key, GVariant *value, const char *format, ...)
+    G_GNUC_PRINTF (4, 5);
 
 static int
-astra_cli_print_done (const AstraCliCommand *cmd, const char *format, ...)
+astra_cli_print_done (const AstraCliCommand *cmd, const char *key, GVariant *value, const char *format, ...)
 {
+	g_autoptr(GVariant) owned = value != NULL ? g_variant_ref_sink (value) : NULL;
 	g_autoptr(GString) out = g_string_new (NULL);
 	va_list args;
 
 	if (astra_cli_get_global ()->json) {
-		g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), json_object_new ());
-		return astra_cli_print_json_node (cmd, node);
+		g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+		g_autoptr(GVariant) answer = NULL;
+
+		if (key != NULL)
+			g_variant_builder_add (&builder, "{sv}", key, owned);
+		answer = g_variant_ref_sink (g_variant_builder_end (&builder));
+		return astra_cli_print_json (cmd, answer);
 	}
 	va_start (args, format);
 	g_string_append_vprintf (out, format, args);
@@ -95,14 +103,8 @@ astra_cli_reload (const AstraCliCommand *cmd, int argc, char **argv)
 	g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), ASTRA_CLI_SLOW_TIMEOUT_MS);
 	if (!astra_dbus_alerts1_call_reload_sync (proxy, &generation, NULL, &error_local))
 		return astra_cli_call_failed (cmd, proxy, error_local);
-	if (astra_cli_get_global ()->json) {
-		g_autoptr(JsonObject) object = json_object_new ();
-		g_autoptr(JsonNode) node = NULL;
-		json_object_set_int_member (object, "generation", generation);
-		node = json_node_init_object (json_node_alloc (), object);
-		return astra_cli_print_json_node (cmd, node);
-	}
-	return astra_cli_print_done (cmd, "configuration reloaded: generation %u", generation);
+	return astra_cli_print_done (cmd, "generation", g_variant_new_uint32 (generation),
+				     "configuration reloaded: generation %u", generation);
 }
 
 /* enable */
@@ -126,7 +128,7 @@ astra_cli_enable (const AstraCliCommand *cmd, int argc, char **argv)
 		return ret;
 	if (!astra_dbus_alerts1_call_enable_webhook_sync (proxy, argv[1], NULL, &error_local))
 		return astra_cli_call_failed (cmd, proxy, error_local);
-	return astra_cli_print_done (cmd, "webhook %s enabled", argv[1]);
+	return astra_cli_print_done (cmd, NULL, NULL, "webhook %s enabled", argv[1]);
 }
 
 /* test */
@@ -370,7 +372,8 @@ astra_cli_redeliver (const AstraCliCommand *cmd, int argc, char **argv)
 		return ret;
 	if (!astra_dbus_alerts1_call_redeliver_sync (proxy, id, NULL, &error_local))
 		return astra_cli_call_failed (cmd, proxy, error_local);
-	return astra_cli_print_done (cmd, "delivery %" G_GINT64_FORMAT " is being sent again", id);
+	return astra_cli_print_done (cmd, NULL, NULL, "delivery %" G_GINT64_FORMAT " is being sent again",
+				     id);
 }
 
 /* push */
@@ -427,8 +430,9 @@ astra_cli_push (const AstraCliCommand *cmd, int argc, char **argv)
 		return astra_cli_call_failed (cmd, proxy, error_local);
 	value_text = astra_cli_format_number (value);
 	if (shown->len > 0)
-		return astra_cli_print_done (cmd, "pushed %s %s {%s}", argv[1], value_text, shown->str);
-	return astra_cli_print_done (cmd, "pushed %s %s", argv[1], value_text);
+		return astra_cli_print_done (cmd, NULL, NULL, "pushed %s %s {%s}", argv[1], value_text,
+					     shown->str);
+	return astra_cli_print_done (cmd, NULL, NULL, "pushed %s %s", argv[1], value_text);
 }
 
 /* emit */
@@ -478,14 +482,7 @@ astra_cli_emit (const AstraCliCommand *cmd, int argc, char **argv)
 	if (!astra_dbus_alerts1_call_emit_event_sync (proxy, argv[1], data != NULL ? data : file_data,
 						      &event_id, NULL, &error_local))
 		return astra_cli_call_failed (cmd, proxy, error_local);
-	if (astra_cli_get_global ()->json) {
-		g_autoptr(JsonObject) object = json_object_new ();
-		g_autoptr(JsonNode) node = NULL;
-		json_object_set_string_member (object, "event_id", event_id);
-		node = json_node_init_object (json_node_alloc (), object);
-		return astra_cli_print_json_node (cmd, node);
-	}
-	return astra_cli_print_done (cmd, "%s", event_id);
+	return astra_cli_print_done (cmd, "event_id", g_variant_new_string (event_id), "%s", event_id);
 }
 
 /* silence add, list, remove */
@@ -544,74 +541,7 @@ astra_cli_silence_add (const AstraCliCommand *cmd, int argc, char **argv)
 						   comment, author != NULL ? author : "", &id, NULL,
 						   &error_local))
 		return astra_cli_call_failed (cmd, proxy, error_local);
-	if (astra_cli_get_global ()->json) {
-		g_autoptr(JsonObject) object = json_object_new ();
-		g_autoptr(JsonNode) node = NULL;
-		json_object_set_string_member (object, "id", id);
-		node = json_node_init_object (json_node_alloc (), object);
-		return astra_cli_print_json_node (cmd, node);
-	}
-	return astra_cli_print_done (cmd, "%s", id);
-}
-
-static void
-astra_cli_silence_list_format (GVariant *silences, GString *out, gboolean color, gint64 now)
-{
-	g_autoptr(AstraCliTable) table = astra_cli_table_new ("ID", "MATCHERS", "STARTED", "ENDS", "AUTHOR",
-							       "SILENCED", "COMMENT", NULL);
-	gsize n = g_variant_n_children (silences);
-
-	if (n == 0) {
-		g_string_append (out, "no active silences\n");
-		return;
-	}
-	astra_cli_table_set_right (table, 5);
-	for (gsize i = 0; i < n; i++) {
-		g_autoptr(GVariant) s = g_variant_get_child_value (silences, i);
-		g_autofree char *matchers = astra_cli_lookup_joined (s, "matchers", " ");
-		g_autofree char *starts = NULL;
-		g_autofree char *ends = NULL;
-		g_autofree char *silenced = astra_cli_lookup_int_string (s, "silenced");
-		gint64 t = 0;
-
-		starts = astra_cli_format_time (astra_cli_lookup_int (s, "starts_at", &t) ? t : 0, now);
-		ends = astra_cli_format_time (astra_cli_lookup_int (s, "ends_at", &t) ? t : 0, now);
-		astra_cli_table_add_row (table);
-		astra_cli_table_add (table, NULL, astra_cli_lookup_string (s, "id"));
-		astra_cli_table_add (table, NULL, matchers);
-		astra_cli_table_add (table, NULL, starts);
-		astra_cli_table_add (table, NULL, ends);
-		astra_cli_table_add (table, NULL, astra_cli_lookup_string (s, "author"));
-		astra_cli_table_add (table, NULL, silenced);
-		astra_cli_table_add (table, NULL, astra_cli_lookup_string (s, "comment"));
-	}
-	astra_cli_table_append (table, out, color);
-}
-
-static int
-astra_cli_silence_list (const AstraCliCommand *cmd, int argc, char **argv)
-{
-	g_autoptr(GOptionContext) context = NULL;
-	g_autoptr(AstraDBusAlerts1) proxy = NULL;
-	g_autoptr(GVariant) silences = NULL;
-	g_autoptr(GError) error_local = NULL;
-	g_autoptr(GString) out = g_string_new (NULL);
-	int ret;
-
-	context = astra_cli_option_context_new (
-	    cmd, "SILENCED counts the events held back so far.\n"
-		 "With --json: the daemon's answer as one JSON array of objects.\n");
-	if (!astra_cli_parse_options (cmd, context, &argc, &argv))
-		return ASTRA_CLI_EXIT_USAGE;
-	ret = astra_cli_connect (cmd, &proxy);
-	if (ret != ASTRA_CLI_EXIT_OK)
-		return ret;
-	if (!astra_dbus_alerts1_call_list_silences_sync (proxy, &silences, NULL, &error_local))
-		return astra_cli_call_failed (cmd, proxy, error_local);
-	if (astra_cli_get_global ()->json)
-		return astra_cli_print_json (cmd, silences);
-	astra_cli_silence_list_format (silences, out, astra_cli_use_color (), g_get_real_time ());
-	return astra_cli_print (cmd, out);
+	return astra_cli_print_done (cmd, "id", g_variant_new_string (id), "%s", id);
 }
 
 static int
@@ -631,7 +561,7 @@ astra_cli_silence_remove (const AstraCliCommand *cmd, int argc, char **argv)
 		return ret;
 	if (!astra_dbus_alerts1_call_unsilence_sync (proxy, argv[1], NULL, &error_local))
 		return astra_cli_call_failed (cmd, proxy, error_local);
-	return astra_cli_print_done (cmd, "silence %s removed", argv[1]);
+	return astra_cli_print_done (cmd, NULL, NULL, "silence %s removed", argv[1]);
 }
 
 static const AstraCliCommand astra_cli_silence_commands[] = {

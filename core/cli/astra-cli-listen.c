@@ -90,14 +90,6 @@ astra_cli_listen_wipe_strv (char **strv)
 		explicit_bzero (strv[i], strlen (strv[i]));
 }
 
-static gboolean
-astra_cli_listen_is_invisible (gunichar c)
-{
-	/* C1 controls (some terminals act on them) and bidi overrides (they reorder what is shown) */
-	return c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x061c || c == 0x200e || c == 0x200f ||
-	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
-}
-
 /* untrusted bytes made safe for a terminal, on one line, at most @max input bytes */
 static void
 astra_cli_listen_escape (GString *out, const char *data, gsize len, gsize max)
@@ -130,7 +122,7 @@ astra_cli_listen_escape (GString *out, const char *data, gsize len, gsize max)
 			g_string_append (out, "\\\\");
 		else if (c < 0x20)
 			g_string_append_printf (out, "\\x%02x", (guint) c);
-		else if (astra_cli_listen_is_invisible (c))
+		else if (astra_cli_is_invisible (c))
 			g_string_append_printf (out, "\\u%04x", (guint) c);
 		else
 			g_string_append_len (out, p, (gssize) clen);
@@ -172,7 +164,7 @@ astra_cli_listen_indent_json (GString *out, const char *json, gsize len, const c
 				gunichar u = g_utf8_get_char (p);
 				gsize clen = (gsize) (g_utf8_next_char (p) - p);
 
-				if (astra_cli_listen_is_invisible (u))
+				if (astra_cli_is_invisible (u))
 					g_string_append_printf (out, "\\u%04x", (guint) u);
 				else
 					g_string_append_len (out, p, (gssize) clen);

@@ -7,9 +7,7 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <glib-unix.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "astra.h"
@@ -28,12 +26,10 @@ astra_cli_monitor_write (AstraCliMonitor *self, GString *line)
 {
 	if (self->exit_status != ASTRA_CLI_EXIT_OK)
 		return;
-	if (fwrite (line->str, 1, line->len, stdout) == line->len && fflush (stdout) == 0)
-		return;
+	self->exit_status = astra_cli_print (self->cmd, line);
 	/* e.g. `monitor | head -n 3`: the reader is gone, so is the point of monitoring */
-	astra_cli_error (self->cmd, "cannot write to stdout: %s", g_strerror (errno));
-	self->exit_status = ASTRA_CLI_EXIT_ERROR;
-	g_main_loop_quit (self->loop);
+	if (self->exit_status != ASTRA_CLI_EXIT_OK)
+		g_main_loop_quit (self->loop);
 }
 
 /* {"signal": NAME, KEY: VALUE...} on one line */

@@ -37,10 +37,17 @@ astra_cli_use_color (void)
 	return isatty (STDOUT_FILENO);
 }
 
-static gboolean
+/**
+ * astra_cli_is_invisible:
+ * @c: a character
+ *
+ * Returns: %TRUE for what must be shown escaped though it is not below
+ *   U+0020: DEL, the C1 controls (some terminals act on them) and the bidi
+ *   controls (they reorder what is shown)
+ */
+gboolean
 astra_cli_is_invisible (gunichar c)
 {
-	/* C1 controls (some terminals act on them) and bidi overrides (they reorder what is shown) */
 	return c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x061c || c == 0x200e || c == 0x200f ||
 	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }

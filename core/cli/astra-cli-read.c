@@ -1,9 +1,9 @@
 /*
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The read-only commands: status, plugins, webhooks, rules, alerts, agents
- * and deliveries, each one call of the generated proxy shown as a table or,
- * with --json, as the daemon's answer in JSON.
+ * The read-only commands: status, plugins, webhooks, rules, alerts, agents,
+ * deliveries and silence list, each one call of the generated proxy shown as
+ * a table or, with --json, as the daemon's answer in JSON.
  */
 
 #include "config.h"
@@ -91,10 +91,36 @@ astra_cli_add_state (AstraCliTable *table, GVariant *dict, const char *key)
 }
 
 static void
-astra_cli_add_joined (AstraCliTable *table, GVariant *dict, const char *key)
+astra_cli_add_joined (AstraCliTable *table, GVariant *dict, const char *key, const char *separator)
 {
-	g_autofree char *text = astra_cli_lookup_joined (dict, key, ",");
+	g_autofree char *text = astra_cli_lookup_joined (dict, key, separator);
 	astra_cli_table_add (table, NULL, text);
+}
+
+/* seconds as "1h30m"; "-" for none or 0 */
+static void
+astra_cli_add_duration (AstraCliTable *table, GVariant *dict, const char *key)
+{
+	gint64 seconds = 0;
+	g_autofree char *text = NULL;
+
+	if (astra_cli_lookup_int (dict, key, &seconds) && seconds > 0)
+		text = astra_cli_format_duration ((guint64) seconds);
+	astra_cli_table_add (table, NULL, text);
+}
+
+/* an HTTP status, red unless 2xx; "-" for none (0: no answer) */
+static void
+astra_cli_add_http_status (AstraCliTable *table, GVariant *dict, const char *key)
+{
+	gint64 status = 0;
+
+	if (!astra_cli_lookup_int (dict, key, &status) || status == 0) {
+		astra_cli_table_add (table, NULL, "-");
+		return;
+	}
+	astra_cli_table_add_printf (table, status >= 200 && status < 300 ? NULL : ASTRA_CLI_COLOR_RED,
+				    "%" G_GINT64_FORMAT, status);
 }
 
 /* status */
@@ -245,7 +271,6 @@ astra_cli_webhooks_format (GVariant *webhooks, GString *out, gboolean color, gin
 		const char *reason = astra_cli_lookup_string (w, "disabled_reason");
 		const char *last_error = astra_cli_lookup_string (w, "last_error");
 		gboolean enabled = TRUE;
-		gint64 last_status = 0;
 
 		astra_cli_lookup_bool (w, "enabled", &enabled);
 		astra_cli_table_add_row (table);
@@ -257,14 +282,9 @@ astra_cli_webhooks_format (GVariant *webhooks, GString *out, gboolean color, gin
 		astra_cli_add_int (table, w, "pending", NULL);
 		astra_cli_add_int (table, w, "dead", ASTRA_CLI_COLOR_RED);
 		astra_cli_add_int (table, w, "in_flight", NULL);
-		if (astra_cli_lookup_int (w, "last_status", &last_status) && last_status != 0)
-			astra_cli_table_add_printf (
-			    table, last_status >= 200 && last_status < 300 ? NULL : ASTRA_CLI_COLOR_RED,
-			    "%" G_GINT64_FORMAT, last_status);
-		else
-			astra_cli_table_add (table, NULL, "-");
+		astra_cli_add_http_status (table, w, "last_status");
 		astra_cli_add_string (table, w, "min_severity");
-		astra_cli_add_joined (table, w, "events");
+		astra_cli_add_joined (table, w, "events", ",");
 
 		/* what a table cell cannot hold, under it */
 		if (!enabled) {
@@ -319,20 +339,14 @@ astra_cli_rules_format (GVariant *rules, GString *out, gboolean color, gint64 no
 	}
 	for (gsize i = 0; i < n; i++) {
 		g_autoptr(GVariant) r = g_variant_get_child_value (rules, i);
-		gint64 for_s = 0;
 
 		astra_cli_table_add_row (table);
 		astra_cli_add_string (table, r, "name");
 		astra_cli_add_state (table, r, "severity");
 		astra_cli_add_string (table, r, "metric");
 		astra_cli_add_string (table, r, "expression");
-		if (astra_cli_lookup_int (r, "for", &for_s) && for_s > 0) {
-			g_autofree char *text = astra_cli_format_duration ((guint64) for_s);
-			astra_cli_table_add (table, NULL, text);
-		} else {
-			astra_cli_table_add (table, NULL, "-");
-		}
-		astra_cli_add_joined (table, r, "webhooks");
+		astra_cli_add_duration (table, r, "for");
+		astra_cli_add_joined (table, r, "webhooks", ",");
 		astra_cli_add_string (table, r, "file");
 	}
 	astra_cli_table_append (table, out, color);
@@ -376,7 +390,7 @@ astra_cli_alerts_format (GVariant *alerts, GString *out, gboolean color, gint64 
 			astra_cli_table_add (table, NULL, "-");
 		}
 		astra_cli_add_time (table, a, "since", now);
-		astra_cli_add_joined (table, a, "labels");
+		astra_cli_add_joined (table, a, "labels", ",");
 		astra_cli_add_string (table, a, "summary");
 	}
 	astra_cli_table_append (table, out, color);
@@ -405,7 +419,6 @@ astra_cli_agents_format (GVariant *agents, GString *out, gboolean color, gint64 
 	astra_cli_table_set_right (table, 5);
 	for (gsize i = 0; i < n; i++) {
 		g_autoptr(GVariant) a = g_variant_get_child_value (agents, i);
-		gint64 interval = 0;
 
 		astra_cli_table_add_row (table);
 		astra_cli_add_string (table, a, "agent_id");
@@ -413,12 +426,7 @@ astra_cli_agents_format (GVariant *agents, GString *out, gboolean color, gint64 
 		astra_cli_add_string (table, a, "tenant");
 		astra_cli_add_state (table, a, "status");
 		astra_cli_add_time (table, a, "last_seen", now);
-		if (astra_cli_lookup_int (a, "interval", &interval) && interval > 0) {
-			g_autofree char *text = astra_cli_format_duration ((guint64) interval);
-			astra_cli_table_add (table, NULL, text);
-		} else {
-			astra_cli_table_add (table, NULL, "-");
-		}
+		astra_cli_add_duration (table, a, "interval");
 		astra_cli_add_time (table, a, "registered_at", now);
 	}
 	astra_cli_table_append (table, out, color);
@@ -452,7 +460,6 @@ astra_cli_deliveries_format (
 	astra_cli_table_set_right (table, 6);
 	for (gsize i = 0; i < n; i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value (deliveries, i);
-		gint64 status = 0;
 		gint64 attempts = 0;
 		double latency = 0;
 
@@ -462,12 +469,7 @@ astra_cli_deliveries_format (
 		astra_cli_add_string (table, d, "event_type");
 		astra_cli_add_state (table, d, "state");
 		astra_cli_add_int (table, d, "attempts", NULL);
-		if (astra_cli_lookup_int (d, "last_status", &status) && status != 0)
-			astra_cli_table_add_printf (
-			    table, status >= 200 && status < 300 ? NULL : ASTRA_CLI_COLOR_RED,
-			    "%" G_GINT64_FORMAT, status);
-		else
-			astra_cli_table_add (table, NULL, "-");
+		astra_cli_add_http_status (table, d, "last_status");
 		if (astra_cli_lookup_int (d, "attempts", &attempts) && attempts > 0 &&
 		    astra_cli_lookup_double (d, "last_latency_ms", &latency)) {
 			g_autofree char *text = astra_cli_format_number (round (latency * 10) / 10);
@@ -538,4 +540,42 @@ astra_cli_deliveries (const AstraCliCommand *cmd, int argc, char **argv)
 		return astra_cli_print_json (cmd, answer);
 	astra_cli_deliveries_format (answer, out, astra_cli_use_color (), g_get_real_time (), filtered);
 	return astra_cli_print (cmd, out);
+}
+
+/* silence list */
+
+static void
+astra_cli_silence_list_format (GVariant *silences, GString *out, gboolean color, gint64 now)
+{
+	g_autoptr(AstraCliTable) table = astra_cli_table_new ("ID", "MATCHERS", "STARTED", "ENDS", "AUTHOR",
+							       "SILENCED", "COMMENT", NULL);
+	gsize n = g_variant_n_children (silences);
+
+	if (n == 0) {
+		g_string_append (out, "no active silences\n");
+		return;
+	}
+	astra_cli_table_set_right (table, 5);
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(GVariant) s = g_variant_get_child_value (silences, i);
+
+		astra_cli_table_add_row (table);
+		astra_cli_add_string (table, s, "id");
+		astra_cli_add_joined (table, s, "matchers", " ");
+		astra_cli_add_time (table, s, "starts_at", now);
+		astra_cli_add_time (table, s, "ends_at", now);
+		astra_cli_add_string (table, s, "author");
+		astra_cli_add_int (table, s, "silenced", NULL);
+		astra_cli_add_string (table, s, "comment");
+	}
+	astra_cli_table_append (table, out, color);
+}
+
+int
+astra_cli_silence_list (const AstraCliCommand *cmd, int argc, char **argv)
+{
+	return astra_cli_list (cmd, argc, argv,
+			       "SILENCED counts the events held back so far.\n"
+			       "With --json: the daemon's answer as one JSON array of objects.\n",
+			       astra_dbus_alerts1_call_list_silences_sync, astra_cli_silence_list_format);
 }
