@@ -538,6 +538,7 @@ START_TEST (test_list_plugins_webhooks_rules)
 	ck_assert (strlen (dict_str (generic, "description")) > 0);
 	g_clear_pointer (&generic, g_variant_unref);
 	generic = find_item (plugins, "name", "pagerduty");
+	ck_assert_str_eq (dict_str (generic, "state"), "loaded");
 
 	ck_assert (astra_dbus_alerts1_call_list_webhooks_sync (fx.proxy, &webhooks, NULL, &error));
 	astra_assert_no_error (error);
@@ -580,6 +581,7 @@ START_TEST (test_list_plugins_webhooks_rules)
 	ck_assert (g_variant_lookup (rule, "for", "t", NULL));
 	rule_hooks = g_variant_lookup_value (rule, "webhooks", G_VARIANT_TYPE_STRING_ARRAY);
 	ck_assert_uint_eq (g_variant_n_children (rule_hooks), 0);
+	stop_daemon ();
 }
 END_TEST
 
@@ -705,6 +707,7 @@ START_TEST (test_event_emitted_and_agents)
 		ck_assert (g_variant_lookup (agent, "interval", "t", &interval));
 		ck_assert_uint_eq (interval, 30);
 	}
+	stop_daemon ();
 }
 END_TEST
 
@@ -999,6 +1002,28 @@ START_TEST (test_delivery_failed_and_redeliver)
 		astra_test_iterate_for (20);
 	}
 	ck_assert_uint_eq (g_variant_n_children (delivered), 1);
+
+	/* with the webhook "once" gone from the config its credentials are unknown: no reason shown */
+	{
+		g_autoptr(GVariant) row = NULL;
+		guint generation = 0;
+
+		g_clear_pointer (&dead, g_variant_unref);
+		dead = list_deliveries (filter_new ("once", "dead", 0));
+		ck_assert_uint_eq (g_variant_n_children (dead), 1);
+		row = g_variant_get_child_value (dead, 0);
+		ck_assert (strlen (dict_str (row, "last_reason")) > 0);
+		g_clear_pointer (&row, g_variant_unref);
+		write_config (NULL);
+		ck_assert (astra_dbus_alerts1_call_reload_sync (fx.proxy, &generation, NULL, &error));
+		astra_assert_no_error (error);
+		g_clear_pointer (&dead, g_variant_unref);
+		dead = list_deliveries (filter_new ("once", "dead", 0));
+		ck_assert_uint_eq (g_variant_n_children (dead), 1);
+		row = g_variant_get_child_value (dead, 0);
+		ck_assert_int_eq (dict_x (row, "id"), dead_id);
+		ck_assert_str_eq (dict_str (row, "last_reason"), "");
+	}
 	stop_daemon ();
 }
 END_TEST
@@ -1204,6 +1229,7 @@ START_TEST (test_emit_event)
 	assert_dbus_error (error, ASTRA_ERROR_TOO_LARGE, "data_json");
 	g_clear_error (&error);
 	ck_assert_uint_eq (astra_test_receiver_get_n_requests (fx.env.receiver), 1);
+	stop_daemon ();
 }
 END_TEST
 
@@ -1243,6 +1269,7 @@ START_TEST (test_enable_webhook)
 
 	ck_assert (!astra_dbus_alerts1_call_enable_webhook_sync (fx.proxy, "nope", NULL, &error));
 	assert_dbus_error (error, ASTRA_ERROR_NOT_FOUND, "nope");
+	stop_daemon ();
 }
 END_TEST
 
@@ -1356,6 +1383,7 @@ START_TEST (test_silence_unsilence)
 	g_clear_error (&error);
 	ck_assert_ptr_null (silence (speedtests, "1h", "", "me", &error));
 	assert_dbus_error (error, ASTRA_ERROR_INVALID_DATA, "comment");
+	stop_daemon ();
 }
 END_TEST
 
@@ -1465,6 +1493,7 @@ START_TEST (test_gdbus_outside_client)
 	run_gdbus ((const char *const[]){ "Reload", NULL }, 1, &out, &err);
 	astra_assert_contains (err, "org.astranetmon.Alerts1.Error.InvalidConfig");
 	astra_assert_contains (err, "[webhook broken] plugin");
+	stop_daemon ();
 }
 END_TEST
 
