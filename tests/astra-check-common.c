@@ -427,6 +427,121 @@ astra_check_configured_url (const AstraCheckPlugin *plugin, const char *keys, co
 	return g_strdup (astra_request_get_url (request));
 }
 
+/* astra_check_configure_error() of OTHER_KEYS then KEYS, a message without the URL's token or domain */
+static char *
+astra_check_url_keys_error (const AstraCheckPlugin *plugin,
+			    const char *other_keys,
+			    const char *keys,
+			    const char *key,
+			    const char *domain)
+{
+	g_autofree char *all = g_strconcat (other_keys, keys, NULL);
+	char *msg = astra_check_configure_error (plugin, all, key);
+
+	astra_assert_not_contains (msg, "T0KEN");
+	astra_assert_not_contains (msg, domain);
+	return msg;
+}
+
+void
+astra_check_assert_url_keys (const AstraCheckPlugin *plugin,
+			     const char *other_keys,
+			     const char *url,
+			     const char *sent_url)
+{
+	g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+	const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+	const char *domain = host;
+	g_autofree char *url_line = g_strdup_printf ("url = %s\n", url);
+	g_autofree char *url_text = g_strdup_printf ("%s\n", url);
+
+	ck_assert_msg (host != NULL && strstr (url, "T0KEN") != NULL, "%s", url);
+	/* the last two labels of the host: "logic.azure.com" of "prod-01.westeurope.logic.azure.com" too */
+	for (const char *p = host; (p = strchr (p, '.')) != NULL; p++) {
+		if (strchr (p + 1, '.') != NULL)
+			domain = p + 1;
+	}
+
+	/* required, and not empty */
+	{
+		g_autofree char *missing = astra_check_url_keys_error (plugin, other_keys, "", "url", domain);
+		g_autofree char *empty =
+		    astra_check_url_keys_error (plugin, other_keys, "url =\n", "url", domain);
+
+		astra_assert_contains (missing, "required");
+		astra_assert_contains (empty, "empty");
+	}
+	/* inline, or from a file without the final newline editors add; the group may read it */
+	{
+		g_autofree char *file_keys =
+		    astra_check_secret_file_keys ("url", "url-0600", url_text, 0600, NULL);
+		g_autofree char *group_keys =
+		    astra_check_secret_file_keys ("url", "url-0640", url_text, 0640, NULL);
+		g_autofree char *keys = g_strconcat (other_keys, url_line, NULL);
+		g_autofree char *all_file_keys = g_strconcat (other_keys, file_keys, NULL);
+		g_autofree char *all_group_keys = g_strconcat (other_keys, group_keys, NULL);
+		g_autofree char *got = astra_check_configured_url (plugin, keys, "agent.registered");
+		g_autofree char *got_file =
+		    astra_check_configured_url (plugin, all_file_keys, "agent.registered");
+		g_autofree char *got_group =
+		    astra_check_configured_url (plugin, all_group_keys, "agent.registered");
+
+		ck_assert_str_eq (got, sent_url);
+		ck_assert_str_eq (got_file, sent_url);
+		ck_assert_str_eq (got_group, sent_url);
+	}
+	/* a file others can read: the key and the file are named, never what is in it */
+	{
+		g_autofree char *path = NULL;
+		g_autofree char *keys =
+		    astra_check_secret_file_keys ("url", "url-0644", url_text, 0644, &path);
+		g_autofree char *msg =
+		    astra_check_url_keys_error (plugin, other_keys, keys, "url-file", domain);
+
+		astra_assert_contains (msg, path);
+		astra_assert_contains (msg, "readable by others");
+	}
+	/* a file that is not there, a folder, an empty file */
+	{
+		g_autofree char *path = astra_check_tmp_path ("nothing-here");
+		g_autofree char *missing_keys = g_strdup_printf ("url-file = %s\n", path);
+		g_autofree char *folder_keys = g_strdup_printf ("url-file = %s\n", astra_check_get_tmpdir ());
+		g_autofree char *empty_keys =
+		    astra_check_secret_file_keys ("url", "url-empty", "\n", 0600, NULL);
+		g_autofree char *missing =
+		    astra_check_url_keys_error (plugin, other_keys, missing_keys, "url-file", domain);
+		g_autofree char *folder =
+		    astra_check_url_keys_error (plugin, other_keys, folder_keys, "url-file", domain);
+		g_autofree char *empty =
+		    astra_check_url_keys_error (plugin, other_keys, empty_keys, "url-file", domain);
+
+		astra_assert_contains (missing, path);
+		astra_assert_contains (empty, "empty");
+	}
+	/* both */
+	{
+		g_autofree char *file_keys =
+		    astra_check_secret_file_keys ("url", "url-both", url_text, 0600, NULL);
+		g_autofree char *keys = g_strconcat (url_line, file_keys, NULL);
+		g_autofree char *msg = astra_check_url_keys_error (plugin, other_keys, keys, "url", domain);
+
+		astra_assert_contains (msg, "both");
+	}
+	/* a file's URL is checked like an inline one; a second line is not sent as part of the path */
+	{
+		g_autofree char *ftp_text = g_strdup_printf ("ftp://%s/T0KEN\n", host);
+		g_autofree char *two_lines_text = g_strdup_printf ("%s\r\nsecond line\n", url);
+		g_autofree char *ftp_keys =
+		    astra_check_secret_file_keys ("url", "url-ftp", ftp_text, 0600, NULL);
+		g_autofree char *two_lines_keys =
+		    astra_check_secret_file_keys ("url", "url-two-lines", two_lines_text, 0600, NULL);
+		g_autofree char *ftp =
+		    astra_check_url_keys_error (plugin, other_keys, ftp_keys, "url: ", domain);
+		g_autofree char *two_lines =
+		    astra_check_url_keys_error (plugin, other_keys, two_lines_keys, "url: ", domain);
+	}
+}
+
 AstraRequest *
 astra_check_render (AstraPlugin *plugin, AstraEvent *event)
 {

@@ -139,6 +139,14 @@ char *
 astra_check_secret_file_keys (const char *key, const char *name, const char *text, int mode, char **path);
 /* the URL of the request the plugin configured from KEYS renders for the fixture of @type_name */
 char *astra_check_configured_url (const AstraCheckPlugin *plugin, const char *keys, const char *type_name);
+/* the `url` and `url-file` keys as every plugin sending to a configured URL reads them
+ * (required, not empty, inline or from a file others cannot read, not both, checked), with
+ * errors that name the key and never the URL: PLUGIN configured from @other_keys (what else it
+ * needs, "" for nothing) and those keys; @url holds "T0KEN" and the plugin sends to @sent_url */
+void astra_check_assert_url_keys (const AstraCheckPlugin *plugin,
+				  const char *other_keys,
+				  const char *url,
+				  const char *sent_url);
 
 /* EVENT rendered by PLUGIN into a request that must be valid */
 AstraRequest *astra_check_render (AstraPlugin *plugin, AstraEvent *event);

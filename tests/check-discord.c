@@ -230,48 +230,9 @@ START_TEST (test_config_minimal)
 }
 END_TEST
 
-START_TEST (test_url_required)
+START_TEST (test_url_keys)
 {
-	g_autofree char *msg = configure_error ("username = Ops\n", "url");
-
-	astra_assert_contains (msg, "required");
-}
-END_TEST
-
-START_TEST (test_url_empty)
-{
-	g_autofree char *msg = configure_error ("url =\n", "url");
-}
-END_TEST
-
-START_TEST (test_url_file)
-{
-	g_autofree char *keys =
-	    astra_check_secret_file_keys ("url", "discord.url", TEST_URL "\n", 0600, NULL);
-	g_autofree char *url = astra_check_configured_url (&discord, keys, "agent.registered");
-
-	ck_assert_str_eq (url, TEST_URL "?wait=true");
-}
-END_TEST
-
-START_TEST (test_url_file_readable_by_others)
-{
-	g_autofree char *keys =
-	    astra_check_secret_file_keys ("url", "discord.url", TEST_URL "\n", 0644, NULL);
-	g_autofree char *msg = configure_error (keys, "url-file");
-
-	astra_assert_contains (msg, "readable by others");
-}
-END_TEST
-
-START_TEST (test_url_and_url_file)
-{
-	g_autofree char *file_keys =
-	    astra_check_secret_file_keys ("url", "discord.url", TEST_URL "\n", 0600, NULL);
-	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", file_keys, NULL);
-	g_autofree char *msg = configure_error (keys, "url");
-
-	astra_assert_contains (msg, "both");
+	astra_check_assert_url_keys (&discord, "username = Ops\n", TEST_URL, TEST_URL "?wait=true");
 }
 END_TEST
 
@@ -1336,11 +1297,7 @@ discord_suite (void)
 	tc = astra_check_tmpdir_tcase_new ("configure");
 	tcase_add_test (tc, test_config_keys);
 	tcase_add_test (tc, test_config_minimal);
-	tcase_add_test (tc, test_url_required);
-	tcase_add_test (tc, test_url_empty);
-	tcase_add_test (tc, test_url_file);
-	tcase_add_test (tc, test_url_file_readable_by_others);
-	tcase_add_test (tc, test_url_and_url_file);
+	tcase_add_test (tc, test_url_keys);
 	tcase_add_loop_test (tc, test_url_invalid, 0, G_N_ELEMENTS (bad_url_cases));
 	tcase_add_loop_test (tc, test_url_wait, 0, G_N_ELEMENTS (wait_cases));
 	tcase_add_loop_test (tc, test_username, 0, G_N_ELEMENTS (username_cases));

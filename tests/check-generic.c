@@ -72,19 +72,10 @@ START_TEST (test_config_keys)
 }
 END_TEST
 
-START_TEST (test_url_required)
+START_TEST (test_url_keys)
 {
-	g_autofree char *msg = astra_check_configure_error (&generic, "", NULL);
-
-	astra_assert_contains (msg, "url");
-}
-END_TEST
-
-START_TEST (test_url_empty)
-{
-	g_autofree char *msg = astra_check_configure_error (&generic, "url =\n", NULL);
-
-	astra_assert_contains (msg, "url");
+	astra_check_assert_url_keys (&generic, "", "https://hooks.example.com/from-file?token=T0KEN",
+				     "https://hooks.example.com/from-file?token=T0KEN");
 }
 END_TEST
 
@@ -94,84 +85,6 @@ START_TEST (test_url_inline)
 	    astra_check_configured_url (&generic, "url = " TEST_URL "\n", "agent.registered");
 
 	ck_assert_str_eq (url, TEST_URL);
-}
-END_TEST
-
-START_TEST (test_url_file)
-{
-	/* the final newline editors add is not part of the URL */
-	g_autofree char *keys = astra_check_secret_file_keys (
-	    "url", "url", "https://hooks.example.com/from-file?token=T0KEN\n", 0600, NULL);
-	g_autofree char *url = astra_check_configured_url (&generic, keys, "agent.registered");
-
-	ck_assert_str_eq (url, "https://hooks.example.com/from-file?token=T0KEN");
-}
-END_TEST
-
-START_TEST (test_url_file_group_readable)
-{
-	g_autofree char *keys =
-	    astra_check_secret_file_keys ("url", "url", "https://hooks.example.com/from-file\n", 0640, NULL);
-	g_autoptr(AstraPlugin) plugin = astra_check_configure_ok (&generic, keys);
-}
-END_TEST
-
-START_TEST (test_url_file_readable_by_others)
-{
-	g_autofree char *path = NULL;
-	g_autofree char *keys = astra_check_secret_file_keys (
-	    "url", "url", "https://hooks.example.com/from-file?token=T0KEN\n", 0644, &path);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(AstraPlugin) plugin = astra_check_configure_keys (&generic, keys, &error);
-
-	ck_assert_ptr_null (plugin);
-	ck_assert_msg (g_error_matches (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG), "%s", error->message);
-	/* names the key and the file, never what is in it */
-	astra_assert_contains (error->message, "url-file");
-	astra_assert_contains (error->message, path);
-	astra_assert_contains (error->message, "readable by others");
-	astra_assert_not_contains (error->message, "T0KEN");
-	astra_assert_not_contains (error->message, "hooks.example.com");
-}
-END_TEST
-
-START_TEST (test_url_file_missing)
-{
-	g_autofree char *path = astra_check_tmp_path ("nothing-here");
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autofree char *msg = astra_check_configure_error (&generic, keys, NULL);
-
-	astra_assert_contains (msg, "url-file");
-	astra_assert_contains (msg, path);
-}
-END_TEST
-
-START_TEST (test_url_file_empty)
-{
-	g_autofree char *keys = astra_check_secret_file_keys ("url", "url", "\n", 0600, NULL);
-	g_autofree char *msg = astra_check_configure_error (&generic, keys, NULL);
-
-	astra_assert_contains (msg, "empty");
-}
-END_TEST
-
-START_TEST (test_url_file_not_regular)
-{
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", astra_check_get_tmpdir ());
-	g_autofree char *msg = astra_check_configure_error (&generic, keys, NULL);
-
-	astra_assert_contains (msg, "url-file");
-}
-END_TEST
-
-START_TEST (test_url_and_url_file)
-{
-	g_autofree char *file_keys =
-	    astra_check_secret_file_keys ("url", "url", "https://hooks.example.com/b\n", 0600, NULL);
-	g_autofree char *keys = g_strconcat ("url = https://hooks.example.com/a\n", file_keys, NULL);
-	g_autofree char *msg = astra_check_configure_error (&generic, keys, NULL);
-
-	astra_assert_contains (msg, "both");
 }
 END_TEST
 
@@ -197,17 +110,6 @@ START_TEST (test_url_invalid)
 	astra_assert_contains (msg, "url");
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "hooks.example.com");
-}
-END_TEST
-
-START_TEST (test_url_file_invalid)
-{
-	g_autofree char *keys =
-	    astra_check_secret_file_keys ("url", "url", "ftp://hooks.example.com/T0KEN\n", 0600, NULL);
-	g_autofree char *msg = astra_check_configure_error (&generic, keys, NULL);
-
-	astra_assert_contains (msg, "url");
-	astra_assert_not_contains (msg, "T0KEN");
 }
 END_TEST
 
@@ -592,18 +494,9 @@ generic_suite (void)
 
 	tc = astra_check_tmpdir_tcase_new ("configure");
 	tcase_add_test (tc, test_config_keys);
-	tcase_add_test (tc, test_url_required);
-	tcase_add_test (tc, test_url_empty);
+	tcase_add_test (tc, test_url_keys);
 	tcase_add_test (tc, test_url_inline);
-	tcase_add_test (tc, test_url_file);
-	tcase_add_test (tc, test_url_file_group_readable);
-	tcase_add_test (tc, test_url_file_readable_by_others);
-	tcase_add_test (tc, test_url_file_missing);
-	tcase_add_test (tc, test_url_file_empty);
-	tcase_add_test (tc, test_url_file_not_regular);
-	tcase_add_test (tc, test_url_and_url_file);
 	tcase_add_loop_test (tc, test_url_invalid, 0, G_N_ELEMENTS (bad_url_cases));
-	tcase_add_test (tc, test_url_file_invalid);
 	suite_add_tcase (s, tc);
 
 	tc = tcase_create ("render");

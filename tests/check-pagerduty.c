@@ -305,6 +305,8 @@ static const char *const bad_dashboards[] = {
 	"dash.example.net/D4SH",
 	"https://dash.example.net/D4SH {agent_id}",
 	"http{target}://dash.example.net/D4SH",
+	/* was taken, and then every trigger failed to render: links end up in JSON */
+	"https://dash.example.net/\xff/D4SH/{agent_id}",
 };
 
 START_TEST (test_dashboard_url_invalid)

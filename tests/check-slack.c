@@ -286,55 +286,11 @@ START_TEST (test_config_keys)
 }
 END_TEST
 
-START_TEST (test_url_required)
+START_TEST (test_url_keys)
 {
-	g_autofree char *msg = astra_check_configure_error (&slack, "mention = <!here>\n", "url");
-}
-END_TEST
-
-START_TEST (test_url_empty)
-{
-	g_autofree char *msg = astra_check_configure_error (&slack, "url =\n", "url");
-}
-END_TEST
-
-START_TEST (test_url_inline)
-{
-	g_autofree char *url = astra_check_configured_url (&slack, TEST_PLAIN_CONFIG, "agent.registered");
-
-	ck_assert_str_eq (url, TEST_URL);
-}
-END_TEST
-
-START_TEST (test_url_file)
-{
-	g_autofree char *keys = astra_check_secret_file_keys (
-	    "url", "url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0600, NULL);
-	g_autofree char *url = astra_check_configured_url (&slack, keys, "agent.registered");
-
-	ck_assert_str_eq (url, "https://hooks.slack.com/services/T1/B1/FILESECRET");
-}
-END_TEST
-
-START_TEST (test_url_file_readable_by_others)
-{
-	g_autofree char *keys = astra_check_secret_file_keys (
-	    "url", "url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0644, NULL);
-	g_autofree char *msg = astra_check_configure_error (&slack, keys, "url-file");
-
-	astra_assert_contains (msg, "readable by others");
-	astra_assert_not_contains (msg, "FILESECRET");
-}
-END_TEST
-
-START_TEST (test_url_and_url_file)
-{
-	g_autofree char *file_keys = astra_check_secret_file_keys (
-	    "url", "url", "https://hooks.slack.com/services/T1/B1/FILESECRET\n", 0600, NULL);
-	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", file_keys, NULL);
-	g_autofree char *msg = astra_check_configure_error (&slack, keys, NULL);
-
-	astra_assert_contains (msg, "both");
+	astra_check_assert_url_keys (&slack, "mention = <!here>\n",
+				     "https://hooks.slack.com/services/T1/B1/T0KEN",
+				     "https://hooks.slack.com/services/T1/B1/T0KEN");
 }
 END_TEST
 
@@ -441,6 +397,7 @@ static const char *const bad_dashboard_urls[] = {
     "https:///agents/{agent_id}",
     "",
     "   ",
+    "https://netmon.example.com/\xfe\xff/{agent_id}",
 };
 
 START_TEST (test_dashboard_url_invalid)
@@ -997,12 +954,7 @@ slack_suite (void)
 
 	tc = astra_check_tmpdir_tcase_new ("configure");
 	tcase_add_test (tc, test_config_keys);
-	tcase_add_test (tc, test_url_required);
-	tcase_add_test (tc, test_url_empty);
-	tcase_add_test (tc, test_url_inline);
-	tcase_add_test (tc, test_url_file);
-	tcase_add_test (tc, test_url_file_readable_by_others);
-	tcase_add_test (tc, test_url_and_url_file);
+	tcase_add_test (tc, test_url_keys);
 	tcase_add_loop_test (tc, test_url_invalid, 0, G_N_ELEMENTS (bad_url_cases));
 	tcase_add_loop_test (tc, test_mention_valid, 0, G_N_ELEMENTS (good_mentions));
 	tcase_add_loop_test (tc, test_mention_invalid, 0, G_N_ELEMENTS (bad_mentions));

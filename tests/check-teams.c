@@ -299,63 +299,9 @@ START_TEST (test_config_keys)
 }
 END_TEST
 
-START_TEST (test_url_required)
+START_TEST (test_url_keys)
 {
-	g_autofree char *msg = astra_check_configure_error (&teams, "format = message-card\n", "url");
-}
-END_TEST
-
-START_TEST (test_url_empty)
-{
-	g_autofree char *msg = astra_check_configure_error (&teams, "url =\n", "url");
-}
-END_TEST
-
-START_TEST (test_url_inline)
-{
-	g_autofree char *url =
-	    astra_check_configured_url (&teams, "url = " TEST_URL "\n", "agent.registered");
-
-	ck_assert_str_eq (url, TEST_URL);
-}
-END_TEST
-
-START_TEST (test_url_file)
-{
-	g_autofree char *keys = astra_check_secret_file_keys ("url", "url", TEST_URL "\n", 0600, NULL);
-	g_autofree char *url = astra_check_configured_url (&teams, keys, "agent.registered");
-
-	ck_assert_str_eq (url, TEST_URL);
-}
-END_TEST
-
-START_TEST (test_url_file_readable_by_others)
-{
-	g_autofree char *keys = astra_check_secret_file_keys ("url", "url", TEST_URL "\n", 0644, NULL);
-	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url-file");
-
-	astra_assert_contains (msg, "readable by others");
-	astra_assert_not_contains (msg, "T0KEN");
-	astra_assert_not_contains (msg, "logic.azure.com");
-}
-END_TEST
-
-START_TEST (test_url_file_missing)
-{
-	g_autofree char *path = astra_check_tmp_path ("nothing-here");
-	g_autofree char *keys = g_strdup_printf ("url-file = %s\n", path);
-	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url-file");
-}
-END_TEST
-
-START_TEST (test_url_and_url_file)
-{
-	g_autofree char *file_keys = astra_check_secret_file_keys ("url", "url", TEST_URL "\n", 0600, NULL);
-	g_autofree char *keys = g_strconcat ("url = " TEST_URL "\n", file_keys, NULL);
-	g_autofree char *msg = astra_check_configure_error (&teams, keys, NULL);
-
-	astra_assert_contains (msg, "both");
-	astra_assert_not_contains (msg, "T0KEN");
+	astra_check_assert_url_keys (&teams, "format = message-card\n", TEST_URL, TEST_URL);
 }
 END_TEST
 
@@ -377,16 +323,6 @@ START_TEST (test_url_invalid)
 
 	astra_assert_not_contains (msg, "T0KEN");
 	astra_assert_not_contains (msg, "hooks.example.com");
-}
-END_TEST
-
-START_TEST (test_url_file_invalid)
-{
-	g_autofree char *keys = astra_check_secret_file_keys (
-	    "url", "url", "https://hooks.example.com/T0KEN\r\nsecond\n", 0600, NULL);
-	g_autofree char *msg = astra_check_configure_error (&teams, keys, "url: ");
-
-	astra_assert_not_contains (msg, "T0KEN");
 }
 END_TEST
 
@@ -1321,15 +1257,8 @@ teams_suite (void)
 
 	tc = astra_check_tmpdir_tcase_new ("configure");
 	tcase_add_test (tc, test_config_keys);
-	tcase_add_test (tc, test_url_required);
-	tcase_add_test (tc, test_url_empty);
-	tcase_add_test (tc, test_url_inline);
-	tcase_add_test (tc, test_url_file);
-	tcase_add_test (tc, test_url_file_readable_by_others);
-	tcase_add_test (tc, test_url_file_missing);
-	tcase_add_test (tc, test_url_and_url_file);
+	tcase_add_test (tc, test_url_keys);
 	tcase_add_loop_test (tc, test_url_invalid, 0, G_N_ELEMENTS (bad_url_cases));
-	tcase_add_test (tc, test_url_file_invalid);
 	tcase_add_loop_test (tc, test_format, 0, G_N_ELEMENTS (format_cases));
 	tcase_add_loop_test (tc, test_format_invalid, 0, G_N_ELEMENTS (bad_format_cases));
 	tcase_add_test (tc, test_dashboard_url);

@@ -36,7 +36,7 @@ astra_plugin_key_file_get_optional (GKeyFile *keyfile,
 	if (str != NULL && (flags & ASTRA_PLUGIN_KEY_FLAG_STRIP) != 0)
 		g_strstrip (str);
 	if ((flags & ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY) != 0 && (str == NULL || str[0] == '\0')) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s is empty", key);
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s: is empty", key);
 		return FALSE;
 	}
 	*value = g_steal_pointer (&str);
@@ -76,15 +76,6 @@ astra_plugin_key_file_get_url (GKeyFile *keyfile, const char *group, GError **er
 }
 
 gboolean
-astra_plugin_url_is_valid (const char *url)
-{
-	g_autoptr(AstraRequest) probe = astra_request_new ();
-
-	astra_request_set_url (probe, url);
-	return astra_request_validate (probe, NULL);
-}
-
-gboolean
 astra_plugin_check_url (const char *key, const char *url, GError **error)
 {
 	g_autoptr(AstraRequest) probe = astra_request_new ();
@@ -99,23 +90,11 @@ astra_plugin_check_url (const char *key, const char *url, GError **error)
 	return TRUE;
 }
 
-JsonObject *
-astra_plugin_sample_status_data (const char *agent_id, const char *hostname, const char *tenant_id)
+/* a made-up alert.triggered (critical latency) with most members a template may name */
+static AstraEvent *
+astra_plugin_sample_event (GError **error)
 {
-	JsonObject *data = json_object_new ();
-
-	json_object_set_string_member (data, "agent_id", agent_id);
-	json_object_set_string_member (data, "hostname", hostname);
-	json_object_set_string_member (data, "previous_status", "online");
-	json_object_set_string_member (data, "current_status", "offline");
-	json_object_set_string_member (data, "tenant_id", tenant_id);
-	return data;
-}
-
-JsonObject *
-astra_plugin_sample_alert_data (void)
-{
-	JsonObject *data = json_object_new ();
+	g_autoptr(JsonObject) data = json_object_new ();
 	g_autoptr(JsonObject) labels = json_object_new ();
 
 	json_object_set_string_member (labels, "target", "8.8.8.8");
@@ -133,18 +112,60 @@ astra_plugin_sample_alert_data (void)
 	json_object_set_string_member (data, "agent_id", "agent-123");
 	json_object_set_string_member (data, "hostname", "server-01");
 	json_object_set_string_member (data, "tenant_id", "tenant-abc");
-	return data;
+	/* what service tests and traceroutes name */
+	json_object_set_string_member (data, "target", "8.8.8.8");
+	json_object_set_string_member (data, "test", "intranet-login");
+	return astra_event_new (ASTRA_EVENT_KIND_ALERT_TRIGGERED, G_GINT64_CONSTANT (1765966800), data,
+				error);
 }
 
-char *
-astra_plugin_check_dashboard_url (const char *template, AstraEvent *sample, GError **error)
+gboolean
+astra_plugin_key_file_get_dashboard_url (GKeyFile *keyfile,
+					 const char *group,
+					 gsize max_bytes,
+					 char **template,
+					 GError **error)
 {
-	g_autoptr(AstraEventView) view = astra_event_view_new (sample);
-	g_autofree char *url = astra_event_view_expand_template (view, template);
+	g_autofree char *value = NULL;
+	g_autofree char *url = NULL;
+	g_autoptr(AstraEvent) sample = NULL;
+	g_autoptr(AstraEventView) view = NULL;
+	g_autoptr(GError) error_local = NULL;
 
-	if (!astra_plugin_check_url ("dashboard-url", url, error))
-		return NULL;
-	return g_steal_pointer (&url);
+	*template = NULL;
+	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url",
+						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_STRIP |
+						     ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY,
+						 &value, error))
+		return FALSE;
+	if (value == NULL)
+		return TRUE;
+	/* GKeyFile did not check the raw value, and links end up in JSON bodies */
+	if (!g_utf8_validate (value, -1, NULL)) {
+		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
+				     "dashboard-url: not valid UTF-8");
+		return FALSE;
+	}
+	sample = astra_plugin_sample_event (&error_local);
+	if (sample == NULL) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED,
+			     "dashboard-url: cannot build a sample event: %s", error_local->message);
+		return FALSE;
+	}
+	view = astra_event_view_new (sample);
+	url = astra_event_view_expand_template (view, value);
+	if (!astra_plugin_check_url ("dashboard-url", url, &error_local)) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG, "%s%s", error_local->message,
+			     strchr (value, '{') != NULL ? " (with sample values for the placeholders)" : "");
+		return FALSE;
+	}
+	if (strlen (url) > max_bytes) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
+			     "dashboard-url: longer than %" G_GSIZE_FORMAT " bytes", max_bytes);
+		return FALSE;
+	}
+	*template = g_steal_pointer (&value);
+	return TRUE;
 }
 
 char *
@@ -169,7 +190,7 @@ astra_plugin_dashboard_link (AstraEventView *view,
 		return NULL;
 	}
 	/* the template was tried at configure time; a link never stops a message, so drop an odd one */
-	if (!astra_plugin_url_is_valid (link)) {
+	if (!astra_plugin_check_url ("dashboard-url", link, NULL)) {
 		*result = ASTRA_PLUGIN_LINK_INVALID;
 		return NULL;
 	}

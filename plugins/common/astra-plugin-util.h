@@ -22,7 +22,7 @@ typedef enum {
 	ASTRA_PLUGIN_KEY_FLAG_NONE = 0,
 	ASTRA_PLUGIN_KEY_FLAG_RAW = 1 << 0,   /* as written: no \s escapes, no GKeyFile error quoting it */
 	ASTRA_PLUGIN_KEY_FLAG_STRIP = 1 << 1, /* white space at either end removed */
-	ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY = 1 << 2, /* "KEY is empty" when nothing is left */
+	ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY = 1 << 2, /* "KEY: is empty" when nothing is left */
 } AstraPluginKeyFlags;
 
 /* KEY of GROUP into *VALUE, NULL when it is not set; FALSE with a config error naming KEY */
@@ -40,20 +40,20 @@ char *astra_plugin_key_file_get_required_secret (GKeyFile *keyfile,
 /* the required `url` (or `url-file`), checked by astra_plugin_check_url() */
 char *astra_plugin_key_file_get_url (GKeyFile *keyfile, const char *group, GError **error);
 
-/* whether the core would send to URL (astra_request_validate() on a probe request) */
-gboolean astra_plugin_url_is_valid (const char *url);
-/* the same, as a config error "KEY: why" that never quotes URL (often the credential) */
+/* whether the core would send to URL (astra_request_validate() on a probe request), as a
+ * config error "KEY: why" that never quotes URL (often the credential) */
 gboolean astra_plugin_check_url (const char *key, const char *url, GError **error);
 
 /* dashboard-url: a template checked at configure time, expanded at render time */
 
-/* the data of a made-up agent.status_changed (offline) of AGENT_ID on HOSTNAME */
-JsonObject *
-astra_plugin_sample_status_data (const char *agent_id, const char *hostname, const char *tenant_id);
-/* the data of a made-up alert.triggered (critical latency), with most fields a template may name */
-JsonObject *astra_plugin_sample_alert_data (void);
-/* TEMPLATE expanded for SAMPLE, which must pass astra_plugin_check_url() as dashboard-url */
-char *astra_plugin_check_dashboard_url (const char *template, AstraEvent *sample, GError **error);
+/* the optional `dashboard-url` of GROUP into *TEMPLATE, NULL when it is not set: as written
+ * (no GKeyFile escapes), white space at either end removed, not empty, valid UTF-8, and, expanded
+ * for a made-up alert, a URL that passes astra_plugin_check_url() of at most MAX_BYTES */
+gboolean astra_plugin_key_file_get_dashboard_url (GKeyFile *keyfile,
+						  const char *group,
+						  gsize max_bytes,
+						  char **template,
+						  GError **error);
 
 typedef enum {
 	ASTRA_PLUGIN_LINK_NONE,     /* no template configured */

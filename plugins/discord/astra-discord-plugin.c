@@ -383,22 +383,6 @@ astra_discord_parse_mention (const char *mention, char **id, gboolean *is_role, 
 	return TRUE;
 }
 
-/* the template expanded for a sample event must be an http(s) URL */
-static gboolean
-astra_discord_check_dashboard_url (const char *template, GError **error)
-{
-	g_autoptr(JsonObject) data =
-		       astra_plugin_sample_status_data ("agent-123", "server-01", "tenant-abc");
-	g_autoptr(AstraEvent) sample = NULL;
-	g_autofree char *expanded = NULL;
-
-	sample = astra_event_new (ASTRA_EVENT_KIND_AGENT_STATUS_CHANGED, 1765967400, data, error);
-	if (sample == NULL)
-		return FALSE;
-	expanded = astra_plugin_check_dashboard_url (template, sample, error);
-	return expanded != NULL;
-}
-
 static gboolean
 astra_discord_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
@@ -434,9 +418,7 @@ astra_discord_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const ch
 	if (mention != NULL && !astra_discord_parse_mention (mention, &mention_id, &mention_is_role, error))
 		return FALSE;
 
-	if (!astra_discord_get_string (keyfile, group, "dashboard-url", &dashboard_url, error))
-		return FALSE;
-	if (dashboard_url != NULL && !astra_discord_check_dashboard_url (dashboard_url, error))
+	if (!astra_plugin_key_file_get_dashboard_url (keyfile, group, G_MAXSIZE, &dashboard_url, error))
 		return FALSE;
 
 	g_free (self->url);
@@ -458,8 +440,9 @@ astra_discord_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const ch
 
 /* rendering */
 
+/* a field of the view within Discord's limits */
 typedef struct {
-	const char *name;
+	char *name;
 	char *value;
 	gboolean is_short;
 } AstraDiscordField;
@@ -467,6 +450,7 @@ typedef struct {
 static void
 astra_discord_field_free (AstraDiscordField *field)
 {
+	g_free (field->name);
 	g_free (field->value);
 	g_free (field);
 }
@@ -582,7 +566,7 @@ astra_discord_plugin_render_view (AstraDiscordPlugin *self,
 		g_autofree char *clean = astra_text_sanitize (vf->value, TRUE);
 		g_autofree char *escaped = astra_discord_escape_markdown (clean);
 
-		field->name = vf->name;
+		field->name = astra_utf8_truncate (vf->name, ASTRA_DISCORD_FIELD_NAME_MAX);
 		field->value = astra_utf8_truncate (astra_discord_is_blank (escaped) ? "(blank)" : escaped,
 						    ASTRA_DISCORD_FIELD_VALUE_MAX);
 		field->is_short = vf->is_short;
@@ -617,9 +601,7 @@ astra_discord_plugin_render_view (AstraDiscordPlugin *self,
 		used += astra_utf8_length (footer);
 		for (guint i = 0; i < n_fields; i++) {
 			AstraDiscordField *field = g_ptr_array_index (fields, i);
-			g_autofree char *name =
-			    astra_utf8_truncate (field->name, ASTRA_DISCORD_FIELD_NAME_MAX);
-			used += astra_utf8_length (name) + astra_utf8_length (field->value);
+			used += astra_utf8_length (field->name) + astra_utf8_length (field->value);
 		}
 		room = used < ASTRA_DISCORD_EMBED_TOTAL_MAX ? ASTRA_DISCORD_EMBED_TOTAL_MAX - used : 0;
 		/* the fields alone may be too many too, with or without a description */
@@ -665,12 +647,10 @@ astra_discord_plugin_render_view (AstraDiscordPlugin *self,
 		json_builder_begin_array (builder);
 		for (guint i = 0; i < n_fields; i++) {
 			AstraDiscordField *field = g_ptr_array_index (fields, i);
-			g_autofree char *name =
-			    astra_utf8_truncate (field->name, ASTRA_DISCORD_FIELD_NAME_MAX);
 
 			json_builder_begin_object (builder);
 			json_builder_set_member_name (builder, "name");
-			json_builder_add_string_value (builder, name);
+			json_builder_add_string_value (builder, field->name);
 			json_builder_set_member_name (builder, "value");
 			json_builder_add_string_value (builder, field->value);
 			json_builder_set_member_name (builder, "inline");

@@ -60,33 +60,6 @@ astra_pagerduty_routing_key_is_valid (const char *key)
 	return len == ASTRA_PAGERDUTY_ROUTING_KEY_LEN;
 }
 
-/* an event with most fields a dashboard link may name, to try a template on: the shared
- * sample alert, and the target and test of service tests */
-static AstraEvent *
-astra_pagerduty_sample_event (void)
-{
-	g_autoptr(JsonObject) data = astra_plugin_sample_alert_data ();
-
-	json_object_set_string_member (data, "target", "8.8.8.8");
-	json_object_set_string_member (data, "test", "intranet-login");
-	return astra_event_new (ASTRA_EVENT_KIND_ALERT_TRIGGERED, G_GINT64_CONSTANT (1765966800), data, NULL);
-}
-
-static gboolean
-astra_pagerduty_check_dashboard_url (const char *template, GError **error)
-{
-	g_autoptr(AstraEvent) sample = astra_pagerduty_sample_event ();
-	g_autofree char *url = NULL;
-
-	if (sample == NULL) {
-		g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-				     "dashboard-url: cannot build a sample event to try the template on");
-		return FALSE;
-	}
-	url = astra_plugin_check_dashboard_url (template, sample, error);
-	return url != NULL;
-}
-
 static gboolean
 astra_pagerduty_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
@@ -132,11 +105,7 @@ astra_pagerduty_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const 
 		}
 	}
 
-	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url",
-						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY,
-						 &dashboard_url, error))
-		return FALSE;
-	if (dashboard_url != NULL && !astra_pagerduty_check_dashboard_url (dashboard_url, error))
+	if (!astra_plugin_key_file_get_dashboard_url (keyfile, group, G_MAXSIZE, &dashboard_url, error))
 		return FALSE;
 
 	g_free (self->routing_key);

@@ -301,30 +301,6 @@ astra_slack_mention_parse (const char *mention, GError **error)
 	return g_strjoinv (" ", (char **) valid->pdata);
 }
 
-/* the template expanded for a made-up event must be a URL we could send to */
-static gboolean
-astra_slack_dashboard_url_check (const char *template, GError **error)
-{
-	g_autoptr(JsonObject) data = astra_plugin_sample_status_data ("agent-1", "host-1", "tenant-1");
-	g_autoptr(AstraEvent) sample = NULL;
-	g_autoptr(GError) error_local = NULL;
-	g_autofree char *url = NULL;
-
-	sample = astra_event_new (ASTRA_EVENT_KIND_AGENT_STATUS_CHANGED, 1765967400, data, &error_local);
-	if (sample == NULL) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED, "dashboard-url: %s", error_local->message);
-		return FALSE;
-	}
-	url = astra_plugin_check_dashboard_url (template, sample, &error_local);
-	if (url == NULL) {
-		/* "dashboard-url: why", and where the values came from */
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-			     "%s (with sample values for the placeholders)", error_local->message);
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static gboolean
 astra_slack_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
@@ -347,19 +323,8 @@ astra_slack_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char
 			return FALSE;
 	}
 
-	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url", ASTRA_PLUGIN_KEY_FLAG_STRIP,
-						 &dashboard_url, error))
+	if (!astra_plugin_key_file_get_dashboard_url (keyfile, group, G_MAXSIZE, &dashboard_url, error))
 		return FALSE;
-	if (dashboard_url != NULL) {
-		/* not ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY: Slack has always said "dashboard-url: is empty" */
-		if (dashboard_url[0] == '\0') {
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "dashboard-url: is empty");
-			return FALSE;
-		}
-		if (!astra_slack_dashboard_url_check (dashboard_url, error))
-			return FALSE;
-	}
 
 	g_free (self->url);
 	self->url = g_steal_pointer (&url);
@@ -683,7 +648,7 @@ astra_slack_plugin_classify (AstraPlugin *plugin, AstraResponse *response)
 	g_autofree char *fallback = NULL;
 
 	/* 2xx delivered (Slack answers 200 `ok`), 3xx and 408 as the base class says */
-	if ((status >= 200 && status < 300) || (status >= 300 && status < 400) || status == 408)
+	if ((status >= 200 && status < 400) || status == 408)
 		return ASTRA_PLUGIN_CLASS (astra_slack_plugin_parent_class)->classify (plugin, response);
 
 	word = astra_slack_response_word (response);

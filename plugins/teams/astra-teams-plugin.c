@@ -67,16 +67,6 @@ typedef struct {
 	gsize n_facts;
 } AstraTeamsShape;
 
-/* an event to expand a dashboard-url template with when checking the configuration */
-static AstraEvent *
-astra_teams_sample_event (GError **error)
-{
-	g_autoptr(JsonObject) data = astra_plugin_sample_alert_data ();
-
-	return astra_event_new (ASTRA_EVENT_KIND_ALERT_TRIGGERED, G_GINT64_CONSTANT (1765966800), data,
-				error);
-}
-
 static gboolean
 astra_teams_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char *group, GError **error)
 {
@@ -107,36 +97,9 @@ astra_teams_plugin_configure (AstraPlugin *plugin, GKeyFile *keyfile, const char
 		}
 	}
 
-	if (!astra_plugin_key_file_get_optional (keyfile, group, "dashboard-url",
-						 ASTRA_PLUGIN_KEY_FLAG_RAW | ASTRA_PLUGIN_KEY_FLAG_STRIP |
-						     ASTRA_PLUGIN_KEY_FLAG_NOT_EMPTY,
-						 &dashboard_url, error))
+	if (!astra_plugin_key_file_get_dashboard_url (keyfile, group, ASTRA_TEAMS_LINK_MAX, &dashboard_url,
+						      error))
 		return FALSE;
-	if (dashboard_url != NULL) {
-		g_autoptr(AstraEvent) sample = NULL;
-		g_autoptr(GError) error_local = NULL;
-		g_autofree char *expanded = NULL;
-
-		if (!g_utf8_validate (dashboard_url, -1, NULL)) {
-			g_set_error_literal (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-					     "dashboard-url: not valid UTF-8");
-			return FALSE;
-		}
-		sample = astra_teams_sample_event (&error_local);
-		if (sample == NULL) {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-				     "dashboard-url: cannot build a sample event: %s", error_local->message);
-			return FALSE;
-		}
-		expanded = astra_plugin_check_dashboard_url (dashboard_url, sample, error);
-		if (expanded == NULL)
-			return FALSE;
-		if (strlen (expanded) > ASTRA_TEAMS_LINK_MAX) {
-			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
-				     "dashboard-url: longer than %u bytes", (guint) ASTRA_TEAMS_LINK_MAX);
-			return FALSE;
-		}
-	}
 
 	g_free (self->url);
 	self->url = g_steal_pointer (&url);
