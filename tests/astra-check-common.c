@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "astra-check-common.h"
 
@@ -501,9 +502,13 @@ astra_check_assert_url_keys (const AstraCheckPlugin *plugin,
 		astra_assert_contains (msg, path);
 		astra_assert_contains (msg, "readable by others");
 	}
-	/* a file that is not there, a folder, an empty file */
+	/* a file that is not there, a folder, a FIFO (opening it must not wait for a writer),
+	 * an empty file */
 	{
 		g_autofree char *path = astra_check_tmp_path ("nothing-here");
+		g_autofree char *fifo_path = astra_check_tmp_path ("url-fifo");
+		g_autofree char *fifo_keys = g_strdup_printf ("url-file = %s\n", fifo_path);
+		g_autofree char *fifo = NULL;
 		g_autofree char *missing_keys = g_strdup_printf ("url-file = %s\n", path);
 		g_autofree char *folder_keys = g_strdup_printf ("url-file = %s\n", astra_check_get_tmpdir ());
 		g_autofree char *empty_keys =
@@ -515,7 +520,13 @@ astra_check_assert_url_keys (const AstraCheckPlugin *plugin,
 		g_autofree char *empty =
 		    astra_check_url_keys_error (plugin, other_keys, empty_keys, "url-file", domain);
 
+		ck_assert_int_eq (mkfifo (fifo_path, 0600), 0);
+		fifo = astra_check_url_keys_error (plugin, other_keys, fifo_keys, "url-file", domain);
+		g_unlink (fifo_path);
+
 		astra_assert_contains (missing, path);
+		astra_assert_contains (folder, "not a regular file");
+		astra_assert_contains (fifo, "not a regular file");
 		astra_assert_contains (empty, "empty");
 	}
 	/* both */

@@ -168,8 +168,9 @@ astra_read_secret_file (const char *key, const char *path, GError **error)
 	gsize len = 0;
 	int fd;
 
-	/* O_NOFOLLOW would refuse the symlinks Kubernetes and systemd credentials use; check the target */
-	fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	/* O_NOFOLLOW would refuse the symlinks Kubernetes and systemd credentials use; check the target.
+	 * O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused as not a regular file) */
+	fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0) {
 		int errsv = errno;
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
@@ -182,22 +183,39 @@ astra_read_secret_file (const char *key, const char *path, GError **error)
 			     "%s-file: %s is not a regular file", key, path);
 		return NULL;
 	}
-	g_close (fd, NULL);
 	if ((st.st_mode & S_IROTH) != 0) {
+		g_close (fd, NULL);
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 			     "%s-file: %s is readable by others (mode %04o); run chmod o-rwx on it",
 			     key, path, (guint) (st.st_mode & 07777));
 		return NULL;
 	}
 	if (st.st_size > ASTRA_SECRET_FILE_MAX_SIZE) {
+		g_close (fd, NULL);
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 			     "%s-file: %s is larger than %u bytes", key, path, ASTRA_SECRET_FILE_MAX_SIZE);
 		return NULL;
 	}
-	if (!g_file_get_contents (path, &contents, &len, error)) {
-		g_prefix_error (error, "%s-file: ", key);
-		return NULL;
+	/* from the descriptor that was checked, not the path again (it may have been swapped
+	 * since); one byte more than allowed tells a file that grew meanwhile */
+	contents = g_malloc (ASTRA_SECRET_FILE_MAX_SIZE + 2);
+	while (len < ASTRA_SECRET_FILE_MAX_SIZE + 1) {
+		gssize n = read (fd, contents + len, ASTRA_SECRET_FILE_MAX_SIZE + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int errsv = errno;
+			g_close (fd, NULL);
+			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
+				     "%s-file: cannot read %s: %s", key, path, g_strerror (errsv));
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (gsize) n;
 	}
+	g_close (fd, NULL);
+	contents[len] = '\0';
 	if (len > ASTRA_SECRET_FILE_MAX_SIZE || memchr (contents, '\0', len) != NULL) {
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 			     "%s-file: %s is not a text file of at most %u bytes",
