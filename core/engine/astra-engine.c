@@ -56,6 +56,7 @@ struct _AstraEngine {
 	AstraCounter *attempts_total; /* by webhook and outcome */
 	AstraCounter *silenced_total; /* by type */
 	guint prune_id;
+	guint prune_more_id; /* an idle while a batch left more to prune */
 	int lock_fd;
 	gint64 started_at_us;
 	guint generation;
@@ -122,6 +123,7 @@ astra_engine_dispose (GObject *object)
 
 	g_clear_handle_id (&self->rules_reload_id, g_source_remove);
 	g_clear_handle_id (&self->prune_id, g_source_remove);
+	g_clear_handle_id (&self->prune_more_id, g_source_remove);
 	if (self->rules_monitor != NULL)
 		g_file_monitor_cancel (self->rules_monitor);
 	g_clear_object (&self->rules_monitor);
@@ -346,7 +348,6 @@ astra_engine_check_config (AstraConfig *config, GPtrArray *errors)
 	g_autoptr(AstraRuleSet) rules = NULL;
 	guint n_errors = errors->len;
 
-
 	astra_engine_load_plugins (loader, config, errors);
 	webhooks = astra_webhook_build_all (config, loader, errors);
 	rules = astra_engine_load_rules (config, webhooks, errors);
@@ -457,7 +458,7 @@ astra_engine_attempt_cb (GObject *source, GAsyncResult *result, gpointer user_da
 	attempt_data->done (attempt, attempt_data->done_data);
 }
 
-/* the deliverer's way out: render, sign, send and classify, through the one SoupSession */
+/* the deliverer's way out: render, sign, send and classify, through the dispatcher's one HTTP client */
 static void
 astra_engine_attempt_start_cb (AstraWebhook *webhook,
 			       AstraEvent *event,
@@ -509,25 +510,43 @@ astra_engine_commit_cb (gpointer user_data, GError **error)
 	return self->state_db == NULL || astra_state_db_flush (self->state_db, error);
 }
 
+/* one batch of history past its retention; TRUE if there may be more */
 static gboolean
-astra_engine_prune_cb (gpointer user_data)
+astra_engine_prune_batch (AstraEngine *self)
 {
-	AstraEngine *self = ASTRA_ENGINE (user_data);
 	g_autoptr(GError) error_local = NULL;
 	gint64 older_than = astra_clock_now (self->clock) - astra_config_get_retention (self->config);
 	guint n_pruned = 0;
 
-	/* a batch per turn keeps the loop responsive; the next turn continues while there is more */
 	if (!astra_outbox_prune (self->outbox, older_than, astra_config_get_retention_count (self->config),
 				 ASTRA_ENGINE_PRUNE_BATCH, &n_pruned, &error_local)) {
 		g_warning ("pruning the delivery history: %s", error_local->message);
-		return G_SOURCE_CONTINUE;
+		return FALSE;
 	}
-	if (n_pruned > 0) {
+	if (n_pruned > 0)
 		g_debug ("pruned %u delivered deliveries from the history", n_pruned);
-		if (n_pruned == ASTRA_ENGINE_PRUNE_BATCH)
-			g_idle_add_full (G_PRIORITY_LOW, (GSourceFunc) astra_engine_prune_cb, self, NULL);
-	}
+	return n_pruned == ASTRA_ENGINE_PRUNE_BATCH;
+}
+
+static gboolean
+astra_engine_prune_more_cb (gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	if (astra_engine_prune_batch (self))
+		return G_SOURCE_CONTINUE;
+	self->prune_more_id = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+astra_engine_prune_cb (gpointer user_data)
+{
+	AstraEngine *self = ASTRA_ENGINE (user_data);
+
+	/* a batch per turn keeps the loop responsive; idle turns go on while there is more */
+	if (self->prune_more_id == 0 && astra_engine_prune_batch (self))
+		self->prune_more_id = g_idle_add_full (G_PRIORITY_LOW, astra_engine_prune_more_cb, self, NULL);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -850,16 +869,9 @@ astra_engine_deliverer_shutdown_cb (GObject *source, GAsyncResult *result, gpoin
 	g_autoptr(GError) error_local = NULL;
 	AstraEngine *self = g_task_get_source_object (task);
 
-	if (!astra_deliverer_shutdown_finish (ASTRA_DELIVERER (source), result, &error_local)) {
-		g_task_return_error (task, g_steal_pointer (&error_local));
-		return;
-	}
 	/* what this last iteration wrote (agents, alerts) must not wait for an idle that never comes */
-	if (self->agents != NULL && !astra_agent_registry_flush (self->agents, &error_local)) {
-		g_task_return_error (task, g_steal_pointer (&error_local));
-		return;
-	}
-	if (self->state_db != NULL && !astra_state_db_flush (self->state_db, &error_local)) {
+	if (!astra_deliverer_shutdown_finish (ASTRA_DELIVERER (source), result, &error_local) ||
+	    !astra_engine_commit_cb (self, &error_local)) {
 		g_task_return_error (task, g_steal_pointer (&error_local));
 		return;
 	}
@@ -874,6 +886,7 @@ astra_engine_shutdown_async (AstraEngine *self, GAsyncReadyCallback callback, gp
 	g_task_set_source_tag (task, astra_engine_shutdown_async);
 	astra_http_server_disconnect (self->http);
 	g_clear_handle_id (&self->prune_id, g_source_remove);
+	g_clear_handle_id (&self->prune_more_id, g_source_remove);
 	if (self->deliverer == NULL) {
 		g_task_return_boolean (task, TRUE);
 		return;
@@ -1468,16 +1481,12 @@ astra_engine_test_attempt_cb (GObject *source, GAsyncResult *result, gpointer us
 	if (attempt->response_body != NULL) {
 		gsize len = 0;
 		const char *data = g_bytes_get_data (attempt->response_body, &len);
-		g_autofree char *excerpt = astra_engine_excerpt (data, (gssize) len, ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
-		/* a receiver that echoes the request must not leak the credential through us */
-		out->response_excerpt = astra_engine_redact (test->webhook, excerpt);
-		if (strlen (out->response_excerpt) > ASTRA_ENGINE_MAX_RESPONSE_EXCERPT) {
-			g_autofree char *cut = astra_engine_excerpt (out->response_excerpt,
-								     strlen (out->response_excerpt),
-								     ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
-			g_free (out->response_excerpt);
-			out->response_excerpt = g_steal_pointer (&cut);
-		}
+		g_autofree char *text = astra_engine_excerpt (data, (gssize) len, G_MAXSIZE);
+		/* a receiver that echoes the request must not leak the credential through us: redacted
+		 * before the cut, which could otherwise leave the start of a secret at the end */
+		g_autofree char *redacted = astra_engine_redact (test->webhook, text);
+
+		out->response_excerpt = astra_engine_excerpt (redacted, -1, ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
 	} else {
 		out->response_excerpt = g_strdup ("");
 	}
