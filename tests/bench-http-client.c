@@ -4,7 +4,7 @@
  * Client-side cost of sending webhooks: N POSTs (default 20,000) with C in
  * flight (default 16) to a loopback receiver answering
  * "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", through AstraHttpClient and
- * through a libsoup 3 SoupSession set up as the dispatcher sets it up. The
+ * through a libsoup 3 SoupSession set up as the dispatcher had it. The
  * receiver is a forked single-threaded epoll loop, so getrusage(RUSAGE_SELF)
  * counts the client alone.
  *
@@ -331,7 +331,7 @@ main (int argc, char **argv)
 			status = 1;
 	}
 	if (only == NULL || g_strcmp0 (only, "soup") == 0) {
-		/* as astra_dispatcher_init() sets it up */
+		/* as the dispatcher set it up before it used AstraHttpClient */
 		g_autoptr(SoupSession) session = g_object_new (SOUP_TYPE_SESSION, "max-conns", 256, "max-conns-per-host", 16,
 							       "idle-timeout", 60, "timeout", 0, NULL);
 		Bench b = { "SoupSession (libsoup 3)", NULL, session, request, cancellable, loop };

@@ -1400,6 +1400,40 @@ START_TEST (test_cancel)
 }
 END_TEST
 
+static gboolean
+client_connected_cb (gpointer user_data)
+{
+	return astra_http_client_get_n_connections (user_data) > 0;
+}
+
+/* an answer that arrived before the cancellation was acted on is the answer: a delivered
+ * webhook must not be reported as cancelled, and so sent again */
+START_TEST (test_cancel_after_answer)
+{
+	static const RawReply replies[] = { { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, RAW_KEEP } };
+	g_autoptr(RawServer) srv = raw_server_new (replies, G_N_ELEMENTS (replies));
+	g_autoptr(AstraHttpClient) client = astra_http_client_new ();
+	g_autofree char *url = raw_url (srv, "/answered");
+	g_autoptr(AstraRequest) request = request_new ("POST", url, "{}");
+	g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+	Result r = { 0 };
+
+	send_start (client, request, 5000, 100, cancellable, &r);
+	/* the request goes out as the connection is made; the loop then stands still, so the
+	 * answer waits in the socket, unread, while the request is cancelled */
+	ck_assert (iterate_until (client_connected_cb, client, WAIT_MS));
+	for (guint i = 0; i < WAIT_MS && raw_server_get_n_requests (srv) == 0; i++)
+		g_usleep (1000);
+	ck_assert_uint_eq (raw_server_get_n_requests (srv), 1);
+	g_usleep (100 * 1000);
+	ck_assert (!r.done);
+	g_cancellable_cancel (cancellable);
+	ck_assert (iterate_until (result_done_cb, &r, WAIT_MS));
+	assert_ok (&r, 200, "ok");
+	result_clear (&r);
+}
+END_TEST
+
 START_TEST (test_cancellable_per_request)
 {
 	g_autoptr(Receiver) rcv = receiver_new ();
@@ -1674,6 +1708,7 @@ http_client_suite (void)
 	tcase_add_test (tc, test_refused);
 	tcase_add_test (tc, test_cancel);
 	tcase_add_test (tc, test_cancellable_per_request);
+	tcase_add_test (tc, test_cancel_after_answer);
 	tcase_add_test (tc, test_abort);
 	tcase_add_test (tc, test_idle_timeout);
 	tcase_add_test (tc, test_ipv6);

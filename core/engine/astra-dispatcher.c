@@ -10,9 +10,6 @@
 struct _AstraDispatcher {
 	GObject parent_instance;
 	AstraHttpClient *client;
-	GHashTable *in_flight; /* GTask, the attempts not finished yet */
-	GCancellable *watched; /* the callers' cancellable, cancelling every attempt */
-	gulong watched_id;
 };
 
 G_DEFINE_FINAL_TYPE (AstraDispatcher, astra_dispatcher, G_TYPE_OBJECT)
@@ -98,12 +95,10 @@ astra_dispatcher_log_attempt (AstraWebhook *webhook, AstraEvent *event, const As
 static void
 astra_dispatcher_complete (GTask *task)
 {
-	AstraDispatcher *self = g_task_get_source_object (task);
 	AstraAttemptData *data = g_task_get_task_data (task);
 
 	data->attempt->latency_us = g_get_monotonic_time () - data->started_mono;
 	astra_dispatcher_log_attempt (data->webhook, data->event, data->attempt);
-	g_hash_table_remove (self->in_flight, task);
 	g_task_return_pointer (task, astra_attempt_copy (data->attempt), (GDestroyNotify) astra_attempt_free);
 }
 
@@ -155,12 +150,6 @@ astra_dispatcher_send_cb (GObject *source, GAsyncResult *result, gpointer user_d
 	g_free (data->attempt->reason);
 	data->attempt->reason = g_strdup (astra_response_get_reason (response));
 	astra_dispatcher_complete (task);
-}
-
-static void
-astra_dispatcher_watched_cancelled_cb (GCancellable *caller, gpointer user_data)
-{
-	astra_dispatcher_cancel_all (ASTRA_DISPATCHER (user_data));
 }
 
 /**
@@ -244,7 +233,6 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 	data->attempt->started_at = now;
 	data->attempt->retry_after = -1;
 	data->started_mono = g_get_monotonic_time ();
-	g_hash_table_add (self->in_flight, task);
 
 	request = astra_dispatcher_build_request (webhook, event, now / G_USEC_PER_SEC, &error_local);
 	if (request == NULL) {
@@ -258,22 +246,11 @@ astra_dispatcher_attempt_async (AstraDispatcher *self,
 		return;
 	}
 
-	/* callers share one cancellable for all their attempts (the deliverer's shutdown): watch it
-	 * once, not once per attempt, which cost a closure and two locks per delivery */
-	if (cancellable != NULL && cancellable != self->watched) {
-		if (self->watched != NULL)
-			g_cancellable_disconnect (self->watched, self->watched_id);
-		g_set_object (&self->watched, cancellable);
-		self->watched_id = g_cancellable_connect (cancellable, G_CALLBACK (astra_dispatcher_watched_cancelled_cb),
-							  self, NULL);
-	}
-	if (cancellable != NULL && g_cancellable_is_cancelled (cancellable)) {
-		astra_dispatcher_fail (task, ASTRA_OUTCOME_RETRY, "cancelled");
-		return;
-	}
-	/* 3xx is a failure: the client never follows a receiver elsewhere */
+	/* 3xx is a failure: the client never follows a receiver elsewhere. The callers' one shared
+	 * cancellable (the deliverer's shutdown) is watched by the client once, not per attempt;
+	 * a cancelled attempt fails as G_IO_ERROR_CANCELLED, which is a retry */
 	astra_http_client_send_async (self->client, request, astra_webhook_get_timeout (webhook) * 1000,
-				      ASTRA_DISPATCHER_MAX_RESPONSE_BODY, NULL, astra_dispatcher_send_cb,
+				      ASTRA_DISPATCHER_MAX_RESPONSE_BODY, cancellable, astra_dispatcher_send_cb,
 				      g_steal_pointer (&task));
 }
 
@@ -282,12 +259,6 @@ astra_dispatcher_attempt_finish (AstraDispatcher *self, GAsyncResult *result)
 {
 	g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 	return g_task_propagate_pointer (G_TASK (result), NULL);
-}
-
-guint
-astra_dispatcher_get_n_in_flight (AstraDispatcher *self)
-{
-	return g_hash_table_size (self->in_flight);
 }
 
 guint
@@ -302,35 +273,15 @@ astra_dispatcher_get_n_connects (AstraDispatcher *self)
 	return astra_http_client_get_n_connects (self->client);
 }
 
-void
-astra_dispatcher_cancel_all (AstraDispatcher *self)
-{
-	/* every request queued or in flight fails as cancelled, and so becomes a retry */
-	astra_http_client_abort (self->client);
-}
-
 static void
 astra_dispatcher_dispose (GObject *object)
 {
 	AstraDispatcher *self = ASTRA_DISPATCHER (object);
 
-	if (self->watched != NULL) {
-		g_cancellable_disconnect (self->watched, self->watched_id);
-		g_clear_object (&self->watched);
-	}
 	if (self->client != NULL)
 		astra_http_client_abort (self->client);
 	g_clear_object (&self->client);
 	G_OBJECT_CLASS (astra_dispatcher_parent_class)->dispose (object);
-}
-
-static void
-astra_dispatcher_finalize (GObject *object)
-{
-	AstraDispatcher *self = ASTRA_DISPATCHER (object);
-
-	g_hash_table_unref (self->in_flight);
-	G_OBJECT_CLASS (astra_dispatcher_parent_class)->finalize (object);
 }
 
 static void
@@ -339,13 +290,11 @@ astra_dispatcher_class_init (AstraDispatcherClass *klass)
 	GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
 	object_class->dispose = astra_dispatcher_dispose;
-	object_class->finalize = astra_dispatcher_finalize;
 }
 
 static void
 astra_dispatcher_init (AstraDispatcher *self)
 {
-	self->in_flight = g_hash_table_new (NULL, NULL);
 	/* as many connections per receiver as a webhook may have attempts in flight */
 	self->client = astra_http_client_new ();
 	astra_http_client_set_max_conns_per_host (self->client, 16);

@@ -53,11 +53,8 @@ void astra_dispatcher_attempt_async (AstraDispatcher *self,
 				     gpointer user_data);
 AstraAttempt *astra_dispatcher_attempt_finish (AstraDispatcher *self, GAsyncResult *result);
 
-guint astra_dispatcher_get_n_in_flight (AstraDispatcher *self);
 /* connections to receivers: open now, and made so far */
 guint astra_dispatcher_get_n_connections (AstraDispatcher *self);
 guint64 astra_dispatcher_get_n_connects (AstraDispatcher *self);
-/* cancels every attempt in flight; each finishes as a retry */
-void astra_dispatcher_cancel_all (AstraDispatcher *self);
 
 G_END_DECLS

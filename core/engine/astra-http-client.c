@@ -411,16 +411,12 @@ astra_http_job_return (AstraHttpJob *job, AstraResponse *response, GError *error
 /* connections */
 
 static void
-astra_http_conn_destroy_sources (AstraHttpConn *conn)
+astra_http_source_clear (GSource **source)
 {
-	if (conn->in_source != NULL) {
-		g_source_destroy (conn->in_source);
-		g_clear_pointer (&conn->in_source, g_source_unref);
-	}
-	if (conn->out_source != NULL) {
-		g_source_destroy (conn->out_source);
-		g_clear_pointer (&conn->out_source, g_source_unref);
-	}
+	if (*source == NULL)
+		return;
+	g_source_destroy (*source);
+	g_clear_pointer (source, g_source_unref);
 }
 
 /* closes a connection that has no job any more; frees it unless a connect is still running */
@@ -442,7 +438,8 @@ astra_http_conn_close (AstraHttpConn *conn)
 	}
 	host->client->n_open--;
 	conn->state = ASTRA_HTTP_CONN_CLOSED;
-	astra_http_conn_destroy_sources (conn);
+	astra_http_source_clear (&conn->in_source);
+	astra_http_source_clear (&conn->out_source);
 	/* the socket first: closing a TLS stream would try to write close_notify, and block */
 	g_socket_close (g_socket_connection_get_socket (conn->connection), NULL);
 	g_object_unref (conn->connection);
@@ -585,10 +582,7 @@ astra_http_conn_write (AstraHttpConn *conn)
 			if (g_error_matches (error_local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
 				/* rare (a big body, a full socket buffer): wait for room, and
 				 * do not listen while writing */
-				if (conn->in_source != NULL) {
-					g_source_destroy (conn->in_source);
-					g_clear_pointer (&conn->in_source, g_source_unref);
-				}
+				astra_http_source_clear (&conn->in_source);
 				if (conn->out_source == NULL) {
 					conn->out_source = g_pollable_output_stream_create_source (conn->out, NULL);
 					g_source_set_callback (conn->out_source,
@@ -612,10 +606,7 @@ astra_http_conn_write (AstraHttpConn *conn)
 		job->req_off += (gsize) n;
 	}
 	conn->state = ASTRA_HTTP_CONN_READING;
-	if (conn->out_source != NULL) {
-		g_source_destroy (conn->out_source);
-		g_clear_pointer (&conn->out_source, g_source_unref);
-	}
+	astra_http_source_clear (&conn->out_source);
 	if (conn->in_source == NULL)
 		astra_http_conn_watch_input (conn);
 }
@@ -1294,6 +1285,17 @@ astra_http_connect_error (AstraHttpHost *host, const GError *error)
 			    "could not connect to %s: %s", host->label, error->message);
 }
 
+static gboolean
+astra_http_stream_can_poll (GIOStream *stream)
+{
+	GInputStream *in = g_io_stream_get_input_stream (stream);
+	GOutputStream *out = g_io_stream_get_output_stream (stream);
+
+	return G_IS_POLLABLE_INPUT_STREAM (in) && G_IS_POLLABLE_OUTPUT_STREAM (out) &&
+	       g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in)) &&
+	       g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out));
+}
+
 static void
 astra_http_conn_connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1304,6 +1306,7 @@ astra_http_conn_connect_cb (GObject *source, GAsyncResult *result, gpointer user
 	AstraHttpClient *self;
 	AstraHttpJob *job;
 	GIOStream *stream;
+	GError *error = NULL;
 
 	connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error_local);
 	if (conn->state == ASTRA_HTTP_CONN_CLOSED) {
@@ -1316,27 +1319,20 @@ astra_http_conn_connect_cb (GObject *source, GAsyncResult *result, gpointer user
 	host = conn->host;
 	self = host->client;
 	job = conn->job;
-	if (connection == NULL) {
+	if (connection == NULL)
+		error = astra_http_connect_error (host, error_local);
+	else if (!astra_http_stream_can_poll (G_IO_STREAM (connection)))
+		error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "the connection to %s cannot be polled",
+				     host->label);
+	if (error != NULL) {
 		conn->job = NULL;
 		job->conn = NULL;
 		host->n_conns--;
 		g_free (conn);
-		astra_http_job_fail (job, astra_http_connect_error (host, error_local));
+		astra_http_job_fail (job, error);
 		return;
 	}
 	stream = G_IO_STREAM (connection);
-	if (!G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream)) ||
-	    !G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream)) ||
-	    !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))) ||
-	    !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream)))) {
-		conn->job = NULL;
-		job->conn = NULL;
-		host->n_conns--;
-		g_free (conn);
-		astra_http_job_fail (job, g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-						       "the connection to %s cannot be polled", host->label));
-		return;
-	}
 	/* one write per request, but a TLS record split over two must not wait for an ACK */
 	g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 	conn->connection = g_steal_pointer (&connection);
@@ -1906,6 +1902,9 @@ astra_http_client_send_async (AstraHttpClient *self,
 
 	task = g_task_new (self, cancellable, callback, user_data);
 	g_task_set_source_tag (task, astra_http_client_send_async);
+	/* the client fails a cancelled job itself; a response read before that is the answer, and
+	 * must not turn into CANCELLED (a delivered webhook would be sent again) */
+	g_task_set_check_cancellable (task, FALSE);
 	if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
 	    !astra_http_url_parse (astra_request_get_url (request), &url, &error) ||
 	    (host = astra_http_client_get_host (self, &url, &error)) == NULL ||

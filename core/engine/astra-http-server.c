@@ -24,8 +24,6 @@ struct _AstraHttpServer {
 	AstraCounter *requests;         /* astra_http_requests_total{path,code} */
 
 	gpointer sink_data;
-	guint64 n_samples;
-	guint64 n_samples_rejected;
 	GInetSocketAddress *address;
 };
 
@@ -284,16 +282,22 @@ astra_http_server_ping_cb (SoupServer *server,
 	soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
-static void
-astra_http_server_samples_reply (AstraHttpServer *self,
-				 SoupServerMessage *msg,
-				 gboolean ok,
-				 const AstraIngestStats *stats,
-				 GError *error)
+/* a POST to a samples endpoint (/write, /collectd) of a server that takes samples */
+static gboolean
+astra_http_server_accepts_samples (AstraHttpServer *self, SoupServerMessage *msg)
 {
-	self->n_samples += stats->n_samples;
-	self->n_samples_rejected += stats->n_rejected;
+	if (!astra_http_server_require_post (msg))
+		return FALSE;
+	if (self->sample_sink == NULL) {
+		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "samples are not accepted here");
+		return FALSE;
+	}
+	return TRUE;
+}
 
+static void
+astra_http_server_samples_reply (AstraHttpServer *self, SoupServerMessage *msg, gboolean ok, GError *error)
+{
 	/* samples can fire alerts: their events are stored before the answer */
 	if (!astra_http_server_commit_or_reply (self, msg))
 		return;
@@ -315,7 +319,6 @@ astra_http_server_write_cb (SoupServer *server,
 	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
 	g_autoptr(GBytes) body = NULL;
 	g_autoptr(GError) error_local = NULL;
-	AstraIngestStats stats = {0};
 	AstraPrecision precision = ASTRA_PRECISION_NS;
 	const char *precision_str = query != NULL ? g_hash_table_lookup (query, "precision") : NULL;
 	gsize len = 0;
@@ -323,12 +326,8 @@ astra_http_server_write_cb (SoupServer *server,
 	const char *data;
 
 	astra_http_server_influx_headers (msg);
-	if (!astra_http_server_require_post (msg))
+	if (!astra_http_server_accepts_samples (self, msg))
 		return;
-	if (self->sample_sink == NULL) {
-		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "samples are not accepted here");
-		return;
-	}
 	/* db and rp select a database in InfluxDB; here every sample goes to the one series store */
 	if (!astra_precision_from_string (precision_str, &precision)) {
 		astra_http_server_reply_error (msg, SOUP_STATUS_BAD_REQUEST,
@@ -340,8 +339,8 @@ astra_http_server_write_cb (SoupServer *server,
 		return;
 	data = g_bytes_get_data (body, &len);
 	ok = astra_line_protocol_parse (data, len, precision, g_get_real_time (), self->sample_sink, self->sink_data,
-					&stats, &error_local);
-	astra_http_server_samples_reply (self, msg, ok, &stats, error_local);
+					NULL, &error_local);
+	astra_http_server_samples_reply (self, msg, ok, error_local);
 }
 
 static void
@@ -354,24 +353,19 @@ astra_http_server_collectd_cb (SoupServer *server,
 	AstraHttpServer *self = ASTRA_HTTP_SERVER (user_data);
 	g_autoptr(GBytes) body = NULL;
 	g_autoptr(GError) error_local = NULL;
-	AstraIngestStats stats = {0};
 	gsize len = 0;
 	gboolean ok;
 	const char *data;
 
-	if (!astra_http_server_require_post (msg))
+	if (!astra_http_server_accepts_samples (self, msg))
 		return;
-	if (self->sample_sink == NULL) {
-		astra_http_server_reply_error (msg, SOUP_STATUS_NOT_FOUND, "samples are not accepted here");
-		return;
-	}
 	body = astra_http_server_read_body_or_reply (self, msg);
 	if (body == NULL)
 		return;
 	data = g_bytes_get_data (body, &len);
-	ok = astra_collectd_parse (data, len, g_get_real_time (), self->sample_sink, self->sink_data, &stats,
+	ok = astra_collectd_parse (data, len, g_get_real_time (), self->sample_sink, self->sink_data, NULL,
 				   &error_local);
-	astra_http_server_samples_reply (self, msg, ok, &stats, error_local);
+	astra_http_server_samples_reply (self, msg, ok, error_local);
 }
 
 static void
