@@ -420,6 +420,23 @@ alert_event (const char *type, const char *alert_id)
 	return astra_check_event_new (type, data);
 }
 
+/* n alert.triggered events, alert ids alt_0, alt_1, ... (repeating every n_alerts unless it is 0),
+ * each submitted in turn to the webhooks named (NULL-terminated; NULL: all) */
+static GPtrArray *
+submit_alerts (Fixture *fx, guint n, guint n_alerts, const char *const *names)
+{
+	GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
+
+	for (guint i = 0; i < n; i++) {
+		g_autofree char *id = g_strdup_printf ("alt_%u", n_alerts > 0 ? i % n_alerts : i);
+		AstraEvent *event = alert_event ("alert.triggered", id);
+
+		g_ptr_array_add (events, event);
+		submit_to (fx, event, NULL, names);
+	}
+	return events;
+}
+
 static guint
 count_open (Fixture *fx)
 {
@@ -659,15 +676,10 @@ START_TEST (test_max_in_flight)
 {
 	g_autoptr(Fixture) fx =
 		       fixture_new (HOOK ("a") "max-in-flight = 3\n" HOOK ("b") "max-in-flight = 1\n");
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	guint n_delivered = 0;
 
-	for (guint i = 0; i < 10; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit (fx, event);
-	}
+	events = submit_alerts (fx, 10, 0, NULL);
 	run (fx);
 	/* a has 3, b has 1 */
 	ck_assert_uint_eq (count_open (fx), 4);
@@ -753,17 +765,12 @@ START_TEST (test_retry_jitter)
 	for (guint round = 0; round < 2; round++) {
 		g_autoptr(Fixture) fx =
 			       fixture_new (HOOK ("a") "retry-schedule = 100s\nmax-in-flight = 64\n");
-		g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+		g_autoptr(GPtrArray) events = NULL;
 		gint64 min = G_MAXINT64;
 		gint64 max = 0;
 
 		astra_deliverer_set_jitter (fx->deliverer, ASTRA_DELIVERER_DEFAULT_JITTER, 42);
-		for (guint i = 0; i < 40; i++) {
-			g_autofree char *id = g_strdup_printf ("alt_%u", i);
-			AstraEvent *event = alert_event ("alert.triggered", id);
-			g_ptr_array_add (events, event);
-			submit (fx, event);
-		}
+		events = submit_alerts (fx, 40, 0, NULL);
 		run (fx);
 		for (guint i = 0; i < 40; i++)
 			call_retry (open_call (fx, g_ptr_array_index (events, i), NULL), 502);
@@ -953,18 +960,13 @@ END_TEST
 START_TEST (test_gone_disables)
 {
 	g_autoptr(Fixture) fx = fixture_new (HOOK ("a") "max-in-flight = 2\n" HOOK ("b"));
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(AstraWebhookStatus) status = NULL;
 	g_autoptr(GError) error = NULL;
 	AstraEvent *e0;
 	AstraEvent *e1;
 
-	for (guint i = 0; i < 4; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit (fx, event);
-	}
+	events = submit_alerts (fx, 4, 0, NULL);
 	e0 = g_ptr_array_index (events, 0);
 	e1 = g_ptr_array_index (events, 1);
 	run (fx);
@@ -1118,15 +1120,10 @@ START_TEST (test_token_bucket)
 {
 	g_autoptr(Fixture) fx =
 		       fixture_new (HOOK ("a") "rate-limit = 1/s\nrate-burst = 3\nmax-in-flight = 16\n");
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	const gint64 expected[] = { 0, 0, 0, 1, 2, 3, 4, 5, 6, 7 };
 
-	for (guint i = 0; i < 10; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit (fx, event);
-	}
+	events = submit_alerts (fx, 10, 0, NULL);
 	run (fx);
 	for (gint64 t = T0; fx->calls->len < 10 && t <= T0 + 20 * S; t += S / 10) {
 		advance_to (fx, t);
@@ -1219,17 +1216,12 @@ END_TEST
 START_TEST (test_window_small_with_retries)
 {
 	g_autoptr(Fixture) fx = fixture_new (NULL);
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	guint n_finished = 0;
 
 	astra_deliverer_set_window (fx->deliverer, 4);
 	fixture_set_webhooks (fx, HOOK ("a") "max-in-flight = 2\nretry-schedule = 10s\n");
-	for (guint i = 0; i < 20; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i % 5);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit (fx, event);
-	}
+	events = submit_alerts (fx, 20, 5, NULL);
 	ck_assert_uint_eq (astra_deliverer_get_n_in_memory (fx->deliverer), 4);
 	run (fx);
 	for (guint round = 0; round < 100 && n_finished < 20; round++) {
@@ -1272,7 +1264,7 @@ END_TEST
 START_TEST (test_event_lost)
 {
 	g_autoptr(Fixture) fx = fixture_new (NULL);
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(AstraDelivery) d = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *sql = NULL;
@@ -1280,12 +1272,7 @@ START_TEST (test_event_lost)
 
 	astra_deliverer_set_window (fx->deliverer, 2);
 	fixture_set_webhooks (fx, HOOK ("a"));
-	for (guint i = 0; i < 4; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit (fx, event);
-	}
+	events = submit_alerts (fx, 4, 0, NULL);
 	/* the third waits on disk: its event is read back when it is paged in */
 	lost = g_ptr_array_index (events, 2);
 	sql = g_strdup_printf ("DELETE FROM outbox_events WHERE id = '%s'", astra_event_get_id (lost));
@@ -1309,7 +1296,7 @@ START_TEST (test_recover_after_restart)
 	const char *text = HOOK ("a") "max-in-flight = 3\nretry-schedule = 10s\n" HOOK ("gone");
 	g_autoptr(Fixture) fx1 = fixture_new_full (text, path, 0);
 	g_autoptr(Fixture) fx2 = NULL;
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(GError) error = NULL;
 	const char *const only_a[] = { "a", NULL };
 	const char *const only_gone[] = { "gone", NULL };
@@ -1317,12 +1304,7 @@ START_TEST (test_recover_after_restart)
 	AstraEvent *retried;
 	AstraEvent *crashed;
 
-	for (guint i = 0; i < 6; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit_to (fx1, event, NULL, only_a);
-	}
+	events = submit_alerts (fx1, 6, 0, only_a);
 	submit_to (fx1, g_ptr_array_index (events, 0), NULL, only_gone);
 	run (fx1);
 	delivered = g_ptr_array_index (events, 0);
@@ -1442,18 +1424,13 @@ shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 START_TEST (test_shutdown)
 {
 	g_autoptr(Fixture) fx = fixture_new (HOOK ("a") "max-in-flight = 3\n");
-	g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(AstraEvent) late = alert_event ("alert.triggered", "alt_late");
 	g_autoptr(AstraDelivery) d = NULL;
 	g_autoptr(AstraWebhookStatus) status = NULL;
 	gboolean done = FALSE;
 
-	for (guint i = 0; i < 5; i++) {
-		g_autofree char *id = g_strdup_printf ("alt_%u", i);
-		AstraEvent *event = alert_event ("alert.triggered", id);
-		g_ptr_array_add (events, event);
-		submit (fx, event);
-	}
+	events = submit_alerts (fx, 5, 0, NULL);
 	run (fx);
 	ck_assert_uint_eq (count_open (fx), 3);
 	astra_deliverer_shutdown_async (fx->deliverer, 5, shutdown_cb, &done);

@@ -1248,7 +1248,7 @@ START_TEST (test_corrupt_rows)
 		g_autoptr(GPtrArray) all = list (&f, "a", -1, 0, 10);
 
 		ck_assert_uint_eq (pending->len, 3);
-		/* only the four known states are listed */
+		/* only rows in a known state are listed */
 		ck_assert_uint_eq (all->len, 3);
 	}
 	fixture_close (&f);

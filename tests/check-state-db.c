@@ -56,6 +56,19 @@ START_TEST (test_schema_and_batching)
 	ck_assert_str_eq ((const char *) sqlite3_column_text (stmt, 0), "wal");
 	sqlite3_reset (stmt);
 
+	/* a text column is copied; NULL stays NULL */
+	stmt = astra_state_db_prepare (db, "SELECT 'caf\xc3\xa9', NULL", &error);
+	astra_assert_no_error (error);
+	ck_assert_int_eq (sqlite3_step (stmt), SQLITE_ROW);
+	{
+		g_autofree char *text = astra_state_db_column_strdup (stmt, 0);
+		g_autofree char *none = astra_state_db_column_strdup (stmt, 1);
+
+		ck_assert_str_eq (text, "caf\xc3\xa9");
+		ck_assert_ptr_null (none);
+	}
+	sqlite3_reset (stmt);
+
 	/* writes of one iteration share a transaction: a second connection sees none until it ends */
 	reader = astra_state_db_open (path, &error);
 	astra_assert_no_error (error);

@@ -258,9 +258,10 @@ astra_clock_get_n_scheduled (AstraClock *self)
 AstraTimer *
 astra_timer_new (AstraClock *clock, AstraTimerFunc func, gpointer user_data)
 {
-	AstraTimer *timer = g_new0 (AstraTimer, 1);
+	AstraTimer *timer;
 
 	g_return_val_if_fail (ASTRA_IS_CLOCK (clock), NULL);
+	timer = g_new0 (AstraTimer, 1);
 	timer->clock = clock;
 	timer->func = func;
 	timer->user_data = user_data;

@@ -59,7 +59,6 @@ struct _AstraDelivererQueue {
 	guint n_in_memory;
 	guint n_on_disk;      /* pending with an id above window_max_id: not in memory yet */
 	gint64 window_max_id; /* every pending delivery up to here is in memory */
-	guint n_pending;      /* n_in_memory + n_on_disk, as the counters know it */
 	guint in_flight;
 	gint64 paused_until_us;
 	double tokens;
@@ -197,6 +196,13 @@ static const AstraDeliveryPolicy *
 astra_deliverer_queue_policy (AstraDelivererQueue *queue)
 {
 	return astra_webhook_get_policy (queue->webhook);
+}
+
+/* pending deliveries as the counters know them: those in memory (in flight included) and those on disk */
+static guint
+astra_deliverer_queue_n_pending (AstraDelivererQueue *queue)
+{
+	return queue->n_in_memory + queue->n_on_disk;
 }
 
 static gint
@@ -352,7 +358,6 @@ astra_deliverer_queue_page_in (AstraDelivererQueue *queue, gint64 now)
 	if (n_rows < room && queue->n_on_disk > 0) {
 		g_debug ("webhook %s: %u pending deliveries were not in the outbox", queue->name,
 			 queue->n_on_disk);
-		queue->n_pending -= queue->n_on_disk;
 		queue->n_on_disk = 0;
 	}
 }
@@ -373,7 +378,6 @@ astra_deliverer_queue_sync (AstraDelivererQueue *queue)
 	}
 	if (n_pending == 0)
 		return;
-	queue->n_pending += n_pending;
 	queue->n_on_disk += n_pending;
 	astra_deliverer_queue_page_in (queue, astra_clock_now (self->clock));
 	g_message ("webhook %s: %u pending %s from the outbox", queue->name, n_pending,
@@ -692,7 +696,8 @@ astra_deliverer_queue_disable (AstraDelivererQueue *queue, const AstraAttempt *a
 	astra_webhook_disable (queue->webhook, reason);
 	g_warning ("webhook %s DISABLED: %s; its %u pending %s are kept and go out when it is enabled again "
 		   "(fix or remove it and reload the configuration, or enable it over D-Bus)",
-		   queue->name, reason, queue->n_pending, queue->n_pending == 1 ? "delivery" : "deliveries");
+		   queue->name, reason, astra_deliverer_queue_n_pending (queue),
+		   astra_deliverer_queue_n_pending (queue) == 1 ? "delivery" : "deliveries");
 	g_signal_emit (queue->deliverer, signals[SIGNAL_WEBHOOK_DISABLED], 0, queue->name, reason);
 }
 
@@ -742,19 +747,11 @@ astra_deliverer_item_close (AstraDelivererItem *item,
 		AstraDelivery *delivery = item->delivery;
 
 		queue->n_dead++;
-		if (attempt->response_body != NULL) {
-			gsize len = 0;
-			const guint8 *data = g_bytes_get_data (attempt->response_body, &len);
-			/* a copy: a slice would keep the whole response buffer alive */
-			g_clear_pointer (&delivery->last_response, g_bytes_unref);
-			delivery->last_response = g_bytes_new (data, MIN (len, ASTRA_OUTBOX_MAX_EXCERPT));
-		}
 		g_warning ("webhook %s: %s %s (delivery %" G_GINT64_FORMAT ") is a dead letter: %s",
 			   queue->name, delivery->event_type != NULL ? delivery->event_type : "event",
 			   delivery->event_id, delivery->id, reason);
 		g_signal_emit (queue->deliverer, signals[SIGNAL_DELIVERY_DEAD], 0, queue->name, delivery);
 	}
-	queue->n_pending--;
 	astra_deliverer_item_remove (item, now);
 }
 
@@ -767,6 +764,9 @@ astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attem
 	AstraDelivery *delivery = item->delivery;
 	const AstraDeliveryPolicy *policy = astra_deliverer_queue_policy (queue);
 	gboolean probe = item->probe;
+	GArray *schedule;
+	gint64 wait;
+	guint n;
 
 	item->probe = FALSE;
 	if (probe)
@@ -791,69 +791,57 @@ astra_deliverer_item_finish (AstraDelivererItem *item, const AstraAttempt *attem
 		astra_deliverer_item_close (item, attempt, ASTRA_DELIVERY_STATE_DEAD, reason, now);
 		return;
 	}
-	if (attempt->outcome == ASTRA_OUTCOME_GONE) {
-		astra_deliverer_queue_disable (queue, attempt);
+	/* GONE keeps the delivery pending while the webhook is disabled; a RETRY cut short by the
+	 * shutdown costs nothing. Either way it goes first when its queue flows again */
+	if (attempt->outcome == ASTRA_OUTCOME_GONE || self->cancelling) {
+		if (attempt->outcome == ASTRA_OUTCOME_GONE)
+			astra_deliverer_queue_disable (queue, attempt);
 		delivery->next_attempt_us = now;
 		astra_deliverer_record (item, attempt, ASTRA_DELIVERY_STATE_PENDING, attempt->reason);
 		astra_deliverer_item_make_due (item, now, TRUE);
 		return;
 	}
 
-	/* RETRY, and transport errors: cancelled by a shutdown, it costs nothing and goes first after the
-	 * restart */
-	if (self->cancelling) {
-		delivery->next_attempt_us = now;
-		astra_deliverer_record (item, attempt, ASTRA_DELIVERY_STATE_PENDING, attempt->reason);
-		astra_deliverer_item_make_due (item, now, TRUE);
+	/* RETRY, and transport errors: the next attempt of the schedule, or a dead letter */
+	n = delivery->attempts + 1 - item->round_base; /* attempts in this round, this one included */
+	schedule = policy->retry_schedule_us;
+	/* a receiver that says when to come back is obeyed by the pause; the breaker is for the silent */
+	if (attempt->retry_after < 0)
+		astra_deliverer_breaker_failure (queue, probe, now);
+	if (n > schedule->len) {
+		g_autofree char *what = astra_deliverer_describe_attempt (attempt);
+		g_autofree char *reason =
+		    g_strdup_printf ("gave up after %u %s: %s", n, n == 1 ? "attempt" : "attempts", what);
+		astra_deliverer_item_close (item, attempt, ASTRA_DELIVERY_STATE_DEAD, reason, now);
 		return;
+	}
+	if (attempt->retry_after >= 0) {
+		wait = (gint64) (MIN (attempt->retry_after, ASTRA_DELIVERER_MAX_RETRY_AFTER_S) * G_USEC_PER_SEC);
 	} else {
-		guint n =
-		    delivery->attempts + 1 - item->round_base; /* attempts in this round, this one included */
-		GArray *schedule = policy->retry_schedule_us;
-		gint64 wait;
-
-		/* a receiver that says when to come back is obeyed by the pause; the breaker is for the
-		 * silent */
-		if (attempt->retry_after < 0)
-			astra_deliverer_breaker_failure (queue, probe, now);
-		if (schedule == NULL || n > schedule->len) {
-			g_autofree char *what = astra_deliverer_describe_attempt (attempt);
-			g_autofree char *reason = g_strdup_printf ("gave up after %u %s: %s", n,
-								   n == 1 ? "attempt" : "attempts", what);
-			astra_deliverer_item_close (item, attempt, ASTRA_DELIVERY_STATE_DEAD, reason, now);
-			return;
-		}
-		if (attempt->retry_after >= 0) {
-			wait = (gint64) (MIN (attempt->retry_after, ASTRA_DELIVERER_MAX_RETRY_AFTER_S) *
-					 G_USEC_PER_SEC);
-		} else {
-			gint64 base = g_array_index (schedule, gint64, n - 1);
-			double factor = self->jitter > 0
-					    ? g_rand_double_range (self->rand, -self->jitter, self->jitter)
-					    : 0.0;
-			wait = base + (gint64) ((double) base * factor);
-		}
-		wait = MAX (wait, 0);
-		if (policy->max_age_us > 0 && now + wait > item->round_started_us + policy->max_age_us) {
-			g_autofree char *what = astra_deliverer_describe_attempt (attempt);
-			g_autofree char *reason = g_strdup_printf (
-			    "older than max-age (%" G_GINT64_FORMAT " s) after %u %s: %s",
-			    policy->max_age_us / G_USEC_PER_SEC, n, n == 1 ? "attempt" : "attempts", what);
-			astra_deliverer_item_close (item, attempt, ASTRA_DELIVERY_STATE_DEAD, reason, now);
-			return;
-		}
-		delivery->next_attempt_us = now + wait;
-		queue->n_retries++;
-		astra_deliverer_record (item, attempt, ASTRA_DELIVERY_STATE_PENDING, attempt->reason);
-		/* the receiver's word holds for the whole webhook, not just this delivery */
-		if (attempt->retry_after >= 0 && delivery->next_attempt_us > queue->paused_until_us) {
-			queue->paused_until_us = delivery->next_attempt_us;
-			g_message (
-			    "webhook %s: the receiver asked for a pause of %.3f s; nothing goes until then",
-			    queue->name, attempt->retry_after);
-		}
-		astra_deliverer_item_make_due (item, now, FALSE);
+		gint64 base = g_array_index (schedule, gint64, n - 1);
+		double factor =
+		    self->jitter > 0 ? g_rand_double_range (self->rand, -self->jitter, self->jitter) : 0.0;
+		wait = base + (gint64) ((double) base * factor);
 	}
+	wait = MAX (wait, 0);
+	if (policy->max_age_us > 0 && now + wait > item->round_started_us + policy->max_age_us) {
+		g_autofree char *what = astra_deliverer_describe_attempt (attempt);
+		g_autofree char *reason =
+		    g_strdup_printf ("older than max-age (%" G_GINT64_FORMAT " s) after %u %s: %s",
+				     policy->max_age_us / G_USEC_PER_SEC, n, n == 1 ? "attempt" : "attempts", what);
+		astra_deliverer_item_close (item, attempt, ASTRA_DELIVERY_STATE_DEAD, reason, now);
+		return;
+	}
+	delivery->next_attempt_us = now + wait;
+	queue->n_retries++;
+	astra_deliverer_record (item, attempt, ASTRA_DELIVERY_STATE_PENDING, attempt->reason);
+	/* the receiver's word holds for the whole webhook, not just this delivery */
+	if (attempt->retry_after >= 0 && delivery->next_attempt_us > queue->paused_until_us) {
+		queue->paused_until_us = delivery->next_attempt_us;
+		g_message ("webhook %s: the receiver asked for a pause of %.3f s; nothing goes until then",
+			   queue->name, attempt->retry_after);
+	}
+	astra_deliverer_item_make_due (item, now, FALSE);
 }
 
 static void
@@ -1070,12 +1058,14 @@ astra_deliverer_set_webhooks (AstraDeliverer *self, GPtrArray *webhooks)
 
 	g_hash_table_iter_init (&iter, self->queues);
 	while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &queue)) {
+		guint n_pending;
+
 		if (g_hash_table_contains (names, queue->name) || !queue->configured)
 			continue;
-		if (queue->n_pending > 0)
+		n_pending = astra_deliverer_queue_n_pending (queue);
+		if (n_pending > 0)
 			g_message ("webhook %s is no longer configured: its %u pending %s in the outbox",
-				   queue->name, queue->n_pending,
-				   queue->n_pending == 1 ? "delivery stays" : "deliveries stay");
+				   queue->name, n_pending, n_pending == 1 ? "delivery stays" : "deliveries stay");
 		queue->configured = FALSE;
 		astra_timer_cancel (queue->timer);
 		/* one with attempts in flight goes when the last one ends */
@@ -1190,7 +1180,6 @@ astra_deliverer_submit (
 			astra_delivery_free (delivery);
 			continue;
 		}
-		queue->n_pending++;
 		/* beyond the window (or behind deliveries already there) it waits in the outbox */
 		if (queue->n_on_disk > 0 || queue->n_in_memory >= self->window) {
 			queue->n_on_disk++;
@@ -1260,8 +1249,6 @@ astra_deliverer_redeliver (AstraDeliverer *self, gint64 delivery_id, GError **er
 		return TRUE;
 	}
 	/* a pending one above the window is counted already, and will be paged in */
-	if (delivery->state != ASTRA_DELIVERY_STATE_PENDING)
-		queue->n_pending++;
 	if (delivery->id > queue->window_max_id) {
 		if (delivery->state != ASTRA_DELIVERY_STATE_PENDING)
 			queue->n_on_disk++;
@@ -1310,13 +1297,12 @@ astra_deliverer_enable_webhook (AstraDeliverer *self, const char *name, GError *
 		return FALSE;
 	}
 	if (queue->gone_reason != NULL || !queue->config_enabled)
-		g_message ("webhook %s enabled again: %u pending %s", name, queue->n_pending,
-			   queue->n_pending == 1 ? "delivery goes" : "deliveries go");
+		g_message ("webhook %s enabled again: %u pending %s", name, astra_deliverer_queue_n_pending (queue),
+			   astra_deliverer_queue_n_pending (queue) == 1 ? "delivery goes" : "deliveries go");
 	g_clear_pointer (&queue->gone_reason, g_free);
 	queue->config_enabled = TRUE;
 	/* the router asks the webhook whether it wants events: it must say yes again too */
-	if (queue->webhook != NULL)
-		astra_webhook_enable (queue->webhook);
+	astra_webhook_enable (queue->webhook);
 	queue->paused_until_us = 0;
 	queue->n_failures = 0;
 	queue->cooldown_us = 0;
@@ -1359,8 +1345,6 @@ astra_deliverer_get_status (AstraDeliverer *self)
 	g_hash_table_iter_init (&iter, self->queues);
 	while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &queue)) {
 		AstraWebhookStatus *status;
-		GHashTableIter key_iter;
-		AstraDelivererKey *key;
 
 		if (!queue->configured)
 			continue;
@@ -1368,19 +1352,10 @@ astra_deliverer_get_status (AstraDeliverer *self)
 		status->webhook = g_strdup (queue->name);
 		status->enabled = queue->config_enabled && queue->gone_reason == NULL;
 		status->disabled_reason = g_strdup (queue->gone_reason);
-		status->pending = queue->n_pending;
+		status->pending = astra_deliverer_queue_n_pending (queue);
 		status->in_flight = queue->in_flight;
-		/* the window holds the oldest: anything on disk was made after it */
-		g_hash_table_iter_init (&key_iter, queue->keys);
-		while (g_hash_table_iter_next (&key_iter, NULL, (gpointer *) &key)) {
-			for (GList *l = key->items.head; l != NULL; l = l->next) {
-				AstraDelivererItem *item = l->data;
-				if (status->oldest_pending_us == 0 ||
-				    item->delivery->created_us < status->oldest_pending_us)
-					status->oldest_pending_us = item->delivery->created_us;
-			}
-		}
-		if (status->oldest_pending_us == 0 && queue->n_pending > 0)
+		/* one index lookup, whether the oldest is in memory or still on disk */
+		if (status->pending > 0)
 			status->oldest_pending_us =
 			    astra_outbox_oldest_pending (self->outbox, queue->name, NULL);
 		status->circuit = queue->circuit;

@@ -88,8 +88,8 @@ G_BEGIN_DECLS
  *   AstraAttempt *attempt): after every attempt is recorded; delivery->state
  *   is what it led to (PENDING for a retry).
  * - ::delivery-dead (const char *webhook, gpointer delivery): a delivery
- *   became a dead letter; last_reason says why, last_response holds a
- *   bounded excerpt of the last answer.
+ *   became a dead letter; last_reason says why (the excerpt of the last
+ *   answer is kept in the outbox row only).
  * - ::circuit-changed (const char *webhook, guint AstraCircuitState).
  * - ::webhook-disabled (const char *webhook, const char *reason).
  */

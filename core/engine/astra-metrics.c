@@ -666,6 +666,29 @@ astra_metrics_append_value (GString *out, double value)
 		astra_json_format_number (out, value);
 }
 
+/* a sample's name and labels, `name{l1="v1",...}`, as counters and collectors write them */
+static void
+astra_metrics_append_series (GString *out,
+			     const char *name,
+			     const char *const *label_names,
+			     const char *const *label_values,
+			     guint n_labels)
+{
+	g_string_append (out, name);
+	if (n_labels == 0)
+		return;
+	g_string_append_c (out, '{');
+	for (guint i = 0; i < n_labels; i++) {
+		if (i > 0)
+			g_string_append_c (out, ',');
+		g_string_append (out, label_names[i]);
+		g_string_append_len (out, "=\"", 2);
+		astra_metrics_append_label_value (out, label_values[i]);
+		g_string_append_c (out, '"');
+	}
+	g_string_append_c (out, '}');
+}
+
 /**
  * astra_metrics_append_sample:
  * @out: a #GString
@@ -686,24 +709,15 @@ astra_metrics_append_sample (GString *out,
 			     const char *const *label_values,
 			     double value)
 {
+	guint n_labels = label_names != NULL ? g_strv_length ((char **) label_names) : 0;
+
 	g_return_if_fail (out != NULL);
 	g_return_if_fail (name != NULL);
+	g_return_if_fail (n_labels == 0 || label_values != NULL);
+	for (guint i = 0; i < n_labels; i++)
+		g_return_if_fail (label_values[i] != NULL);
 
-	g_string_append (out, name);
-	if (label_names != NULL && label_names[0] != NULL) {
-		g_return_if_fail (label_values != NULL);
-		g_string_append_c (out, '{');
-		for (guint i = 0; label_names[i] != NULL; i++) {
-			g_return_if_fail (label_values[i] != NULL);
-			if (i > 0)
-				g_string_append_c (out, ',');
-			g_string_append (out, label_names[i]);
-			g_string_append_len (out, "=\"", 2);
-			astra_metrics_append_label_value (out, label_values[i]);
-			g_string_append_c (out, '"');
-		}
-		g_string_append_c (out, '}');
-	}
+	astra_metrics_append_series (out, name, label_names, label_values, n_labels);
 	g_string_append_c (out, ' ');
 	astra_metrics_append_value (out, value);
 	g_string_append_c (out, '\n');
@@ -719,19 +733,8 @@ astra_metrics_render_counter (AstraCounter *counter, GString *out)
 	for (guint i = 0; i < counter->series->len; i++) {
 		AstraCounterSeries *series = g_ptr_array_index (counter->series, i);
 
-		g_string_append (out, counter->name);
-		if (counter->n_labels > 0) {
-			g_string_append_c (out, '{');
-			for (guint j = 0; j < counter->n_labels; j++) {
-				if (j > 0)
-					g_string_append_c (out, ',');
-				g_string_append (out, counter->labels[j]);
-				g_string_append_len (out, "=\"", 2);
-				astra_metrics_append_label_value (out, series->key.values[j]);
-				g_string_append_c (out, '"');
-			}
-			g_string_append_c (out, '}');
-		}
+		astra_metrics_append_series (out, counter->name, (const char *const *) counter->labels,
+					     series->key.values, counter->n_labels);
 		g_string_append_printf (out, " %" G_GUINT64_FORMAT "\n", series->value);
 	}
 }

@@ -202,16 +202,6 @@ astra_outbox_bind_text (sqlite3_stmt *stmt, int index, const char *text)
 		sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
 }
 
-static char *
-astra_outbox_column_strdup (sqlite3_stmt *stmt, int column)
-{
-	const unsigned char *text = sqlite3_column_text (stmt, column);
-
-	if (text == NULL)
-		return NULL;
-	return g_strndup ((const char *) text, (gsize) sqlite3_column_bytes (stmt, column));
-}
-
 static GBytes *
 astra_outbox_column_bytes (sqlite3_stmt *stmt, int column)
 {
@@ -240,10 +230,10 @@ astra_outbox_delivery_from_row (sqlite3_stmt *stmt)
 	AstraDelivery *delivery = g_new0 (AstraDelivery, 1);
 
 	delivery->id = sqlite3_column_int64 (stmt, 0);
-	delivery->event_id = astra_outbox_column_strdup (stmt, 1);
-	delivery->event_type = astra_outbox_column_strdup (stmt, 2);
-	delivery->webhook = astra_outbox_column_strdup (stmt, 3);
-	delivery->order_key = astra_outbox_column_strdup (stmt, 4);
+	delivery->event_id = astra_state_db_column_strdup (stmt, 1);
+	delivery->event_type = astra_state_db_column_strdup (stmt, 2);
+	delivery->webhook = astra_state_db_column_strdup (stmt, 3);
+	delivery->order_key = astra_state_db_column_strdup (stmt, 4);
 	delivery->state = astra_outbox_state_from_column (stmt, 5);
 	delivery->attempts = (guint) sqlite3_column_int64 (stmt, 6);
 	delivery->created_us = sqlite3_column_int64 (stmt, 7);
@@ -251,7 +241,7 @@ astra_outbox_delivery_from_row (sqlite3_stmt *stmt)
 	delivery->updated_us = sqlite3_column_int64 (stmt, 9);
 	delivery->last_status = (guint) sqlite3_column_int64 (stmt, 10);
 	delivery->last_latency_us = sqlite3_column_int64 (stmt, 11);
-	delivery->last_reason = astra_outbox_column_strdup (stmt, 12);
+	delivery->last_reason = astra_state_db_column_strdup (stmt, 12);
 	delivery->last_response = astra_outbox_column_bytes (stmt, 13);
 	return delivery;
 }
@@ -825,7 +815,7 @@ astra_outbox_list_pending_webhooks (AstraOutbox *self, GError **error)
 			sqlite3_bind_text (stmt, 1, last, -1, SQLITE_STATIC);
 		rc = sqlite3_step (stmt);
 		if (rc == SQLITE_ROW)
-			name = astra_outbox_column_strdup (stmt, 0);
+			name = astra_state_db_column_strdup (stmt, 0);
 		sqlite3_reset (stmt);
 		if (!astra_state_db_check (self->db, rc, error))
 			return NULL;
@@ -1010,7 +1000,7 @@ astra_outbox_list_attempts (AstraOutbox *self, gint64 delivery_id, GError **erro
 		record->latency_us = sqlite3_column_int64 (stmt, 3);
 		record->outcome = (AstraOutcome) sqlite3_column_int (stmt, 4);
 		record->skipped = sqlite3_column_int (stmt, 5) != 0;
-		record->reason = astra_outbox_column_strdup (stmt, 6);
+		record->reason = astra_state_db_column_strdup (stmt, 6);
 		g_ptr_array_add (records, record);
 	}
 	sqlite3_reset (stmt);
@@ -1217,7 +1207,7 @@ astra_outbox_collect_victims (AstraOutbox *self,
 	while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
 		AstraOutboxVictim victim = {
 			.id = sqlite3_column_int64 (stmt, 0),
-			.event_id = astra_outbox_column_strdup (stmt, 1),
+			.event_id = astra_state_db_column_strdup (stmt, 1),
 		};
 		g_array_append_val (victims, victim);
 	}

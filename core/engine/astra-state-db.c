@@ -32,6 +32,16 @@ astra_state_db_check (AstraStateDb *self, int rc, GError **error)
 	return FALSE;
 }
 
+char *
+astra_state_db_column_strdup (sqlite3_stmt *stmt, int column)
+{
+	const unsigned char *text = sqlite3_column_text (stmt, column);
+
+	if (text == NULL)
+		return NULL;
+	return g_strndup ((const char *) text, (gsize) sqlite3_column_bytes (stmt, column));
+}
+
 gboolean
 astra_state_db_exec (AstraStateDb *self, const char *sql, GError **error)
 {

@@ -14,12 +14,12 @@ G_BEGIN_DECLS
  * folder, in WAL mode.
  *
  * Writers never block the main loop for long: astra_state_db_begin() opens a
- * transaction if none is open and schedules its commit for the end of the
- * current main-loop iteration, so everything written while handling one
- * request or one timer batch lands in one commit. Each module keeps its own
- * tables and prepared statements; the schema of each module is versioned
- * separately (a `schema` table of module -> version) so modules migrate
- * independently.
+ * transaction if none is open and schedules its commit a few milliseconds
+ * later, so everything written meanwhile, over many requests and timer
+ * batches, lands in one commit; what must be on disk at once is committed
+ * with astra_state_db_flush(). Each module keeps its own tables and prepared
+ * statements; the schema of each module is versioned separately (a `schema`
+ * table of module -> version) so modules migrate independently.
  */
 
 #define ASTRA_TYPE_STATE_DB (astra_state_db_get_type ())
@@ -44,5 +44,7 @@ guint64 astra_state_db_get_transaction (AstraStateDb *self);
 gboolean astra_state_db_flush (AstraStateDb *self, GError **error);
 /* for statements stepped by modules: turns a result code into a GError naming the database */
 gboolean astra_state_db_check (AstraStateDb *self, int rc, GError **error);
+/* a copy of a text column of the current row, NULL for an SQL NULL */
+char *astra_state_db_column_strdup (sqlite3_stmt *stmt, int column);
 
 G_END_DECLS
