@@ -103,7 +103,7 @@ static void
 fixture_open (Fixture *fx)
 {
 	fx->agents = astra_agent_registry_new (fx->clock, fx->db, fixture_event_cb, fx);
-	fx->reports = astra_reports_new (fx->clock, fx->agents, fx->db, fixture_event_cb, fixture_sample_cb, fx);
+	fx->reports = astra_reports_new (fx->agents, fx->db, fixture_event_cb, fixture_sample_cb, fx);
 }
 
 static void
@@ -1003,7 +1003,7 @@ START_TEST (test_no_sinks)
 {
 	g_autoptr(AstraClock) clock = astra_clock_new_fake (T0);
 	g_autoptr(AstraAgentRegistry) agents = astra_agent_registry_new (clock, NULL, NULL, NULL);
-	g_autoptr(AstraReports) reports = astra_reports_new (clock, agents, NULL, NULL, NULL, NULL);
+	g_autoptr(AstraReports) reports = astra_reports_new (agents, NULL, NULL, NULL, NULL);
 	g_autoptr(JsonObject) heartbeat = parse_report ("{\"type\":\"heartbeat\",\"agent_id\":\"a\",\"hostname\":\"h\"}");
 	g_autoptr(JsonObject) speedtest = parse_report ("{\"type\":\"speedtest\",\"agent_id\":\"a\",\"download_mbps\":1,"
 							"\"upload_mbps\":2,\"ping_ms\":3}");

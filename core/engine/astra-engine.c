@@ -697,7 +697,7 @@ astra_engine_start_state (AstraEngine *self, GPtrArray *webhooks, GPtrArray *err
 						   astra_engine_alert_sink_cb, self);
 	astra_rule_engine_set_agent_lookup_func (self->rule_engine, astra_engine_agent_lookup_cb, self);
 	astra_rule_engine_set_rules (self->rule_engine, rules);
-	self->reports = astra_reports_new (self->clock, self->agents, self->state_db, astra_engine_sink_cb,
+	self->reports = astra_reports_new (self->agents, self->state_db, astra_engine_sink_cb,
 					   astra_engine_sample_cb, self);
 	astra_http_server_set_ingest (self->http, self->reports, astra_engine_sample_cb);
 

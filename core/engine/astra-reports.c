@@ -46,7 +46,6 @@ static const char *const astra_report_types[] = {
  */
 struct _AstraReports {
 	GObject parent_instance;
-	AstraClock *clock;
 	AstraAgentRegistry *agents;
 	AstraStateDb *state_db; /* (nullable) */
 	AstraEventSinkFunc event_sink;
@@ -862,7 +861,6 @@ astra_reports_finalize (GObject *object)
 	g_array_unref (self->labels);
 	g_clear_object (&self->state_db);
 	g_object_unref (self->agents);
-	g_object_unref (self->clock);
 
 	G_OBJECT_CLASS (astra_reports_parent_class)->finalize (object);
 }
@@ -895,7 +893,6 @@ astra_reports_init (AstraReports *self)
 
 /**
  * astra_reports_new:
- * @clock: the engine's clock
  * @agents: the agent registry heartbeats go to and hostnames come from
  * @state_db: (nullable): where traceroute paths are kept, or %NULL to keep
  *   them in memory until the object is destroyed
@@ -910,8 +907,7 @@ astra_reports_init (AstraReports *self)
  * Since: 1.0
  */
 AstraReports *
-astra_reports_new (AstraClock *clock,
-		   AstraAgentRegistry *agents,
+astra_reports_new (AstraAgentRegistry *agents,
 		   AstraStateDb *state_db,
 		   AstraEventSinkFunc event_sink,
 		   AstraSampleSinkFunc sample_sink,
@@ -919,12 +915,10 @@ astra_reports_new (AstraClock *clock,
 {
 	AstraReports *self;
 
-	g_return_val_if_fail (ASTRA_IS_CLOCK (clock), NULL);
 	g_return_val_if_fail (ASTRA_IS_AGENT_REGISTRY (agents), NULL);
 	g_return_val_if_fail (state_db == NULL || ASTRA_IS_STATE_DB (state_db), NULL);
 
 	self = g_object_new (ASTRA_TYPE_REPORTS, NULL);
-	self->clock = g_object_ref (clock);
 	self->agents = g_object_ref (agents);
 	self->state_db = state_db != NULL ? g_object_ref (state_db) : NULL;
 	self->event_sink = event_sink;

@@ -54,8 +54,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (AstraReports, astra_reports, ASTRA, REPORTS, GObject)
 
 /* state_db may be NULL (traceroute paths then last until restart) */
-AstraReports *astra_reports_new (AstraClock *clock,
-				 AstraAgentRegistry *agents,
+AstraReports *astra_reports_new (AstraAgentRegistry *agents,
 				 AstraStateDb *state_db,
 				 AstraEventSinkFunc event_sink,
 				 AstraSampleSinkFunc sample_sink,
