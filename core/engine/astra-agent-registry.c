@@ -178,42 +178,23 @@ astra_agent_emit_status_changed (AstraAgent *agent)
 static gboolean
 astra_agent_registry_ensure_schema (AstraAgentRegistry *self, GError **error)
 {
-	guint version;
-
 	if (self->schema_ready)
 		return TRUE;
-	version = astra_state_db_get_schema_version (self->state_db, ASTRA_AGENT_DB_MODULE);
-	if (version > ASTRA_AGENT_DB_SCHEMA_VERSION) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_FAILED,
-			     "agents: the state database has schema version %u, this daemon knows up to %u",
-			     version,
-			     (guint) ASTRA_AGENT_DB_SCHEMA_VERSION);
+	if (!astra_state_db_ensure_schema (self->state_db, ASTRA_AGENT_DB_MODULE, ASTRA_AGENT_DB_SCHEMA_VERSION,
+					   "CREATE TABLE IF NOT EXISTS agents ("
+					   "id TEXT PRIMARY KEY NOT NULL, "
+					   "hostname TEXT NOT NULL, "
+					   "tenant TEXT NOT NULL, "
+					   "version TEXT, "
+					   "address TEXT, "
+					   "interval_us INTEGER NOT NULL, "
+					   "first_seen_us INTEGER NOT NULL, "
+					   "last_seen_us INTEGER NOT NULL, "
+					   "last_timestamp_us INTEGER NOT NULL, "
+					   "online INTEGER NOT NULL"
+					   ") WITHOUT ROWID",
+					   error))
 		return FALSE;
-	}
-	if (version == 0) {
-		if (!astra_state_db_exec (self->state_db,
-					  "CREATE TABLE IF NOT EXISTS agents ("
-					  "id TEXT PRIMARY KEY NOT NULL, "
-					  "hostname TEXT NOT NULL, "
-					  "tenant TEXT NOT NULL, "
-					  "version TEXT, "
-					  "address TEXT, "
-					  "interval_us INTEGER NOT NULL, "
-					  "first_seen_us INTEGER NOT NULL, "
-					  "last_seen_us INTEGER NOT NULL, "
-					  "last_timestamp_us INTEGER NOT NULL, "
-					  "online INTEGER NOT NULL"
-					  ") WITHOUT ROWID",
-					  error))
-			return FALSE;
-		if (!astra_state_db_set_schema_version (self->state_db,
-							ASTRA_AGENT_DB_MODULE,
-							ASTRA_AGENT_DB_SCHEMA_VERSION,
-							error))
-			return FALSE;
-	}
 	self->schema_ready = TRUE;
 	return TRUE;
 }
@@ -495,12 +476,6 @@ astra_agent_registry_heartbeat (AstraAgentRegistry *self, const AstraHeartbeat *
 	return TRUE;
 }
 
-static char *
-astra_agent_column_strdup (sqlite3_stmt *stmt, int column)
-{
-	return g_strdup ((const char *) sqlite3_column_text (stmt, column));
-}
-
 static gint
 astra_agent_compare_deadline (gconstpointer a, gconstpointer b)
 {
@@ -563,11 +538,11 @@ astra_agent_registry_restore (AstraAgentRegistry *self, GError **error)
 	while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
 		AstraAgent *agent = astra_agent_new (self);
 
-		agent->info.agent_id = astra_agent_column_strdup (stmt, 0);
-		agent->info.hostname = astra_agent_column_strdup (stmt, 1);
-		agent->info.tenant_id = astra_agent_column_strdup (stmt, 2);
-		agent->info.version = astra_agent_column_strdup (stmt, 3);
-		agent->info.address = astra_agent_column_strdup (stmt, 4);
+		agent->info.agent_id = astra_state_db_column_strdup (stmt, 0);
+		agent->info.hostname = astra_state_db_column_strdup (stmt, 1);
+		agent->info.tenant_id = astra_state_db_column_strdup (stmt, 2);
+		agent->info.version = astra_state_db_column_strdup (stmt, 3);
+		agent->info.address = astra_state_db_column_strdup (stmt, 4);
 		agent->info.interval_us = CLAMP (sqlite3_column_int64 (stmt, 5), 0, ASTRA_AGENT_MAX_INTERVAL_US);
 		agent->info.first_seen_us = sqlite3_column_int64 (stmt, 6);
 		agent->info.last_seen_us = sqlite3_column_int64 (stmt, 7);

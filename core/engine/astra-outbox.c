@@ -299,22 +299,8 @@ astra_outbox_excerpt (GBytes *body, gsize *len)
 static gboolean
 astra_outbox_ensure_schema (AstraOutbox *self, GError **error)
 {
-	guint version = astra_state_db_get_schema_version (self->db, ASTRA_OUTBOX_DB_MODULE);
-
-	if (version > ASTRA_OUTBOX_SCHEMA_VERSION) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED,
-			     "outbox: the state database has schema version %u, this daemon knows up to %u",
-			     version, (guint) ASTRA_OUTBOX_SCHEMA_VERSION);
-		return FALSE;
-	}
-	if (version == ASTRA_OUTBOX_SCHEMA_VERSION)
-		return TRUE;
-	if (!astra_state_db_exec (self->db, ASTRA_OUTBOX_SCHEMA_SQL, error)) {
-		g_prefix_error (error, "outbox: ");
-		return FALSE;
-	}
-	return astra_state_db_set_schema_version (self->db, ASTRA_OUTBOX_DB_MODULE,
-						  ASTRA_OUTBOX_SCHEMA_VERSION, error);
+	return astra_state_db_ensure_schema (self->db, ASTRA_OUTBOX_DB_MODULE, ASTRA_OUTBOX_SCHEMA_VERSION,
+					     ASTRA_OUTBOX_SCHEMA_SQL, error);
 }
 
 /* writing */

@@ -394,37 +394,18 @@ astra_reports_handle_speedtest (AstraReports *self, JsonObject *report, gint64 n
 static gboolean
 astra_reports_ensure_db_schema (AstraReports *self, GError **error)
 {
-	guint version;
-
 	if (self->db_schema_ready)
 		return TRUE;
-	version = astra_state_db_get_schema_version (self->state_db, ASTRA_REPORTS_DB_MODULE);
-	if (version > ASTRA_REPORTS_DB_SCHEMA_VERSION) {
-		g_set_error (error,
-			     ASTRA_ERROR,
-			     ASTRA_ERROR_FAILED,
-			     "traceroute: the state database has schema version %u, this daemon knows up to %u",
-			     version,
-			     (guint) ASTRA_REPORTS_DB_SCHEMA_VERSION);
+	if (!astra_state_db_ensure_schema (self->state_db, ASTRA_REPORTS_DB_MODULE, ASTRA_REPORTS_DB_SCHEMA_VERSION,
+					   "CREATE TABLE IF NOT EXISTS traceroute_paths ("
+					   "agent_id TEXT NOT NULL, "
+					   "target TEXT NOT NULL, "
+					   "path TEXT NOT NULL, "
+					   "changed_us INTEGER NOT NULL, "
+					   "PRIMARY KEY (agent_id, target)"
+					   ") WITHOUT ROWID",
+					   error))
 		return FALSE;
-	}
-	if (version == 0) {
-		if (!astra_state_db_exec (self->state_db,
-					  "CREATE TABLE IF NOT EXISTS traceroute_paths ("
-					  "agent_id TEXT NOT NULL, "
-					  "target TEXT NOT NULL, "
-					  "path TEXT NOT NULL, "
-					  "changed_us INTEGER NOT NULL, "
-					  "PRIMARY KEY (agent_id, target)"
-					  ") WITHOUT ROWID",
-					  error))
-			return FALSE;
-		if (!astra_state_db_set_schema_version (self->state_db,
-							ASTRA_REPORTS_DB_MODULE,
-							ASTRA_REPORTS_DB_SCHEMA_VERSION,
-							error))
-			return FALSE;
-	}
 	self->db_schema_ready = TRUE;
 	return TRUE;
 }

@@ -537,43 +537,29 @@ astra_series_state_get_size (guint n_evals)
 static gboolean
 astra_rule_engine_db_ensure (AstraRuleEngine *self, GError **error)
 {
-	guint version;
-
 	if (self->db == NULL || self->db_ready)
 		return TRUE;
-	version = astra_state_db_get_schema_version (self->db, ASTRA_RULE_ENGINE_DB_MODULE);
-	if (version > ASTRA_RULE_ENGINE_DB_VERSION) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED,
-			     "state database: alerts schema version %u is newer than this daemon's (%u)",
-			     version, (guint) ASTRA_RULE_ENGINE_DB_VERSION);
+	if (!astra_state_db_ensure_schema (self->db, ASTRA_RULE_ENGINE_DB_MODULE, ASTRA_RULE_ENGINE_DB_VERSION,
+					   "CREATE TABLE IF NOT EXISTS alerts ("
+					   "alert_id TEXT PRIMARY KEY,"
+					   "rule TEXT NOT NULL,"
+					   "fingerprint TEXT NOT NULL,"
+					   "metric TEXT NOT NULL,"
+					   "labels TEXT NOT NULL,"
+					   "state INTEGER NOT NULL,"
+					   "severity INTEGER NOT NULL,"
+					   "no_data INTEGER NOT NULL,"
+					   "silent INTEGER NOT NULL,"
+					   "since_us INTEGER NOT NULL,"
+					   "started_us INTEGER NOT NULL,"
+					   "last_sent_us INTEGER NOT NULL,"
+					   "trip_stopped_us INTEGER NOT NULL,"
+					   "value REAL NOT NULL,"
+					   "above_high INTEGER NOT NULL,"
+					   "data TEXT,"
+					   "webhooks TEXT)",
+					   error))
 		return FALSE;
-	}
-	if (version < 1) {
-		if (!astra_state_db_exec (self->db,
-					  "CREATE TABLE IF NOT EXISTS alerts ("
-					  "alert_id TEXT PRIMARY KEY,"
-					  "rule TEXT NOT NULL,"
-					  "fingerprint TEXT NOT NULL,"
-					  "metric TEXT NOT NULL,"
-					  "labels TEXT NOT NULL,"
-					  "state INTEGER NOT NULL,"
-					  "severity INTEGER NOT NULL,"
-					  "no_data INTEGER NOT NULL,"
-					  "silent INTEGER NOT NULL,"
-					  "since_us INTEGER NOT NULL,"
-					  "started_us INTEGER NOT NULL,"
-					  "last_sent_us INTEGER NOT NULL,"
-					  "trip_stopped_us INTEGER NOT NULL,"
-					  "value REAL NOT NULL,"
-					  "above_high INTEGER NOT NULL,"
-					  "data TEXT,"
-					  "webhooks TEXT)",
-					  error))
-			return FALSE;
-		if (!astra_state_db_set_schema_version (self->db, ASTRA_RULE_ENGINE_DB_MODULE,
-							ASTRA_RULE_ENGINE_DB_VERSION, error))
-			return FALSE;
-	}
 	self->db_ready = TRUE;
 	return TRUE;
 }
@@ -1622,13 +1608,6 @@ astra_alert_row_free (AstraAlertRow *row)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AstraAlertRow, astra_alert_row_free)
 
-static char *
-astra_column_dup (sqlite3_stmt *stmt, int column)
-{
-	const unsigned char *text = sqlite3_column_text (stmt, column);
-	return text != NULL ? g_strdup ((const char *) text) : NULL;
-}
-
 static GPtrArray *
 astra_rule_engine_load_rows (AstraRuleEngine *self, GError **error)
 {
@@ -1646,11 +1625,11 @@ astra_rule_engine_load_rows (AstraRuleEngine *self, GError **error)
 		return NULL;
 	while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
 		AstraAlertRow *row = g_new0 (AstraAlertRow, 1);
-		row->alert_id = astra_column_dup (stmt, 0);
-		row->rule = astra_column_dup (stmt, 1);
-		row->fingerprint = astra_column_dup (stmt, 2);
-		row->metric = astra_column_dup (stmt, 3);
-		row->labels = astra_column_dup (stmt, 4);
+		row->alert_id = astra_state_db_column_strdup (stmt, 0);
+		row->rule = astra_state_db_column_strdup (stmt, 1);
+		row->fingerprint = astra_state_db_column_strdup (stmt, 2);
+		row->metric = astra_state_db_column_strdup (stmt, 3);
+		row->labels = astra_state_db_column_strdup (stmt, 4);
 		row->state = sqlite3_column_int (stmt, 5);
 		row->severity = sqlite3_column_int (stmt, 6);
 		row->no_data = sqlite3_column_int (stmt, 7) != 0;
@@ -1661,8 +1640,8 @@ astra_rule_engine_load_rows (AstraRuleEngine *self, GError **error)
 		row->trip_stopped_us = sqlite3_column_int64 (stmt, 12);
 		row->value = sqlite3_column_double (stmt, 13);
 		row->above_high = sqlite3_column_int (stmt, 14) != 0;
-		row->data = astra_column_dup (stmt, 15);
-		row->webhooks = astra_column_dup (stmt, 16);
+		row->data = astra_state_db_column_strdup (stmt, 15);
+		row->webhooks = astra_state_db_column_strdup (stmt, 16);
 		g_ptr_array_add (rows, row);
 	}
 	sqlite3_reset (stmt);

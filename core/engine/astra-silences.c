@@ -205,22 +205,8 @@ astra_silence_entry_matches (AstraSilences *self,
 static gboolean
 astra_silences_ensure_schema (AstraSilences *self, GError **error)
 {
-	guint version = astra_state_db_get_schema_version (self->db, ASTRA_SILENCES_DB_MODULE);
-
-	if (version > ASTRA_SILENCES_SCHEMA_VERSION) {
-		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED,
-			     "silences: the state database has schema version %u, this daemon knows up to %u",
-			     version, (guint) ASTRA_SILENCES_SCHEMA_VERSION);
-		return FALSE;
-	}
-	if (version == ASTRA_SILENCES_SCHEMA_VERSION)
-		return TRUE;
-	if (!astra_state_db_exec (self->db, ASTRA_SILENCES_SCHEMA_SQL, error)) {
-		g_prefix_error (error, "silences: ");
-		return FALSE;
-	}
-	return astra_state_db_set_schema_version (self->db, ASTRA_SILENCES_DB_MODULE,
-						  ASTRA_SILENCES_SCHEMA_VERSION, error);
+	return astra_state_db_ensure_schema (self->db, ASTRA_SILENCES_DB_MODULE, ASTRA_SILENCES_SCHEMA_VERSION,
+					     ASTRA_SILENCES_SCHEMA_SQL, error);
 }
 
 /* steps a statement that returns no rows and resets it */
@@ -233,14 +219,13 @@ astra_silences_step_done (AstraSilences *self, sqlite3_stmt *stmt, GError **erro
 	return astra_state_db_check (self->db, rc, error);
 }
 
+/* a silence's texts are never NULL, even in a hand-edited row */
 static char *
 astra_silences_column_strdup (sqlite3_stmt *stmt, int column)
 {
-	const unsigned char *text = sqlite3_column_text (stmt, column);
+	char *text = astra_state_db_column_strdup (stmt, column);
 
-	if (text == NULL)
-		return g_strdup ("");
-	return g_strndup ((const char *) text, (gsize) sqlite3_column_bytes (stmt, column));
+	return text != NULL ? text : g_strdup ("");
 }
 
 static gboolean

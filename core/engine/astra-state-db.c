@@ -98,6 +98,42 @@ astra_state_db_set_schema_version (AstraStateDb *self, const char *module, guint
 	return astra_state_db_check (self, rc, error);
 }
 
+/**
+ * astra_state_db_ensure_schema:
+ * @self: an #AstraStateDb
+ * @module: the module whose tables these are, e.g. "outbox"
+ * @version: the schema version this daemon writes
+ * @sql: the statements that create the tables (IF NOT EXISTS)
+ * @error: return location for a #GError
+ *
+ * Creates a module's tables unless they are at @version already. A database
+ * written by a newer daemon (a higher version) is refused: this one would
+ * misread it.
+ *
+ * Returns: %TRUE if the tables are ready
+ *
+ * Since: 1.0
+ */
+gboolean
+astra_state_db_ensure_schema (AstraStateDb *self, const char *module, guint version, const char *sql, GError **error)
+{
+	guint found = astra_state_db_get_schema_version (self, module);
+
+	if (found > version) {
+		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_FAILED,
+			     "%s: the state database has schema version %u, this daemon knows up to %u", module, found,
+			     version);
+		return FALSE;
+	}
+	if (found == version)
+		return TRUE;
+	if (!astra_state_db_exec (self, sql, error)) {
+		g_prefix_error (error, "%s: ", module);
+		return FALSE;
+	}
+	return astra_state_db_set_schema_version (self, module, version, error);
+}
+
 /* a statement without results, prepared once: BEGIN and COMMIT run thousands of times a second */
 static gboolean
 astra_state_db_run (AstraStateDb *self, const char *sql, GError **error)

@@ -35,6 +35,9 @@ sqlite3_stmt *astra_state_db_prepare (AstraStateDb *self, const char *sql, GErro
 /* the version a module's tables are at (0 if never created), and recording a new one */
 guint astra_state_db_get_schema_version (AstraStateDb *self, const char *module);
 gboolean astra_state_db_set_schema_version (AstraStateDb *self, const char *module, guint version, GError **error);
+/* creates a module's tables (sql) unless they are at version; refuses a newer database */
+gboolean astra_state_db_ensure_schema (AstraStateDb *self, const char *module, guint version, const char *sql,
+				       GError **error);
 /* opens a transaction if needed; it is committed within a few milliseconds (or at the next flush) */
 void astra_state_db_begin (AstraStateDb *self);
 /* the number of the open transaction, 0 if none is open: lets a writer tell later whether
