@@ -26,6 +26,7 @@
 #include "astra-silences.h"
 #include "astra-state-db.h"
 #include "astra-webhook.h"
+#include "astra-event-schema.h"
 
 /* edits arrive as several file events (an editor's write, rename, chmod): wait for them to settle */
 #define ASTRA_ENGINE_RULES_DEBOUNCE_MS 500
@@ -1058,20 +1059,18 @@ static AstraEventKind
 astra_engine_kind_from_string (const char *type, GError **error)
 {
 	AstraEventKind kind = astra_event_kind_from_string (type);
-	g_autoptr(GString) known = NULL;
+	g_autofree char *known = NULL;
 	g_autofree char *escaped = NULL;
 
 	if (kind != ASTRA_EVENT_KIND_UNKNOWN)
 		return kind;
-	known = g_string_new (NULL);
-	for (guint k = ASTRA_EVENT_KIND_UNKNOWN + 1; k < ASTRA_EVENT_KIND_LAST; k++)
-		g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "", astra_event_kind_to_string (k));
+	known = astra_event_schema_list_types ();
 	/* the caller's text, bounded and escaped: it may be anything */
 	escaped = g_strescape (type, NULL);
 	if (strlen (escaped) > 64)
 		escaped[64] = '\0';
 	g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA, "event_type: '%s' is not an event type (known: %s)",
-		     escaped, known->str);
+		     escaped, known);
 	return ASTRA_EVENT_KIND_UNKNOWN;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "astra-ingest.h"
+#include "astra-event-schema.h"
 
 void
 astra_report_result_free (AstraReportResult *result)
@@ -138,11 +139,9 @@ astra_ingest_parse_event (JsonNode *node, gint64 now, AstraReportResult *result)
 	}
 	kind = astra_event_kind_from_string (json_node_get_string (type_node));
 	if (kind == ASTRA_EVENT_KIND_UNKNOWN) {
-		g_autoptr(GString) msg = g_string_new ("unknown event type (known: ");
-		for (guint k = ASTRA_EVENT_KIND_UNKNOWN + 1; k < ASTRA_EVENT_KIND_LAST; k++)
-			g_string_append_printf (msg, "%s%s", k > 1 ? ", " : "", astra_event_kind_to_string (k));
-		g_string_append_c (msg, ')');
-		astra_report_reject (result, "event", msg->str);
+		g_autofree char *known = astra_event_schema_list_types ();
+		g_autofree char *msg = g_strdup_printf ("unknown event type (known: %s)", known);
+		astra_report_reject (result, "event", msg);
 		return;
 	}
 

@@ -8,6 +8,7 @@
 
 #include "astra-rule.h"
 #include "astra-webhook.h"
+#include "astra-event-schema.h"
 
 /* keys every webhook group may carry whatever its plugin; later issues append here */
 static const char *const astra_webhook_core_keys[] = {
@@ -136,12 +137,9 @@ astra_webhook_parse_events (AstraWebhook *self,
 		}
 		/* a typo must not silently subscribe to nothing */
 		if (matched == 0) {
-			g_autoptr(GString) known = g_string_new (NULL);
-			for (guint kind = ASTRA_EVENT_KIND_UNKNOWN + 1; kind < ASTRA_EVENT_KIND_LAST; kind++)
-				g_string_append_printf (known, "%s%s", known->len > 0 ? ", " : "",
-							astra_event_kind_to_string (kind));
+			g_autofree char *known = astra_event_schema_list_types ();
 			astra_webhook_add_error (config, wc, "events", errors,
-						 "'%s' matches no event type (known: %s)", glob, known->str);
+						 "'%s' matches no event type (known: %s)", glob, known);
 			ok = FALSE;
 			continue;
 		}

@@ -987,3 +987,13 @@ astra_event_schema_is_date_time (const char *str)
 	}
 	return TRUE;
 }
+
+char *
+astra_event_schema_list_types (void)
+{
+	GString *types = g_string_new (NULL);
+
+	for (guint kind = ASTRA_EVENT_KIND_UNKNOWN + 1; kind < ASTRA_EVENT_KIND_LAST; kind++)
+		g_string_append_printf (types, "%s%s", types->len > 0 ? ", " : "", astra_event_kind_to_string (kind));
+	return g_string_free (types, FALSE);
+}

@@ -32,6 +32,9 @@ gboolean astra_event_schema_validate_data (AstraEventKind kind,
 					   GError **error);
 
 gboolean astra_event_schema_is_date_time (const char *str);
+/* every event type, "agent.status_changed, agent.registered, ...": for messages that
+ * refuse an unknown one */
+char *astra_event_schema_list_types (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AstraEventSchema, astra_event_schema_free)
 
