@@ -181,6 +181,19 @@ START_TEST (test_real_fires)
 }
 END_TEST
 
+START_TEST (test_format_time)
+{
+	g_autofree char *epoch = astra_clock_format_time (0);
+	g_autofree char *docs = astra_clock_format_time (G_GINT64_CONSTANT (1765967400) * G_USEC_PER_SEC + 999999);
+	g_autofree char *far = astra_clock_format_time (G_MAXINT64);
+
+	ck_assert_str_eq (epoch, "1970-01-01T00:00:00Z");
+	/* to the second, never rounded up */
+	ck_assert_str_eq (docs, "2025-12-17T10:30:00Z");
+	ck_assert_str_eq (far, "9999-12-31T23:59:59Z");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -188,6 +201,7 @@ main (void)
 	TCase *tc = tcase_create ("clock");
 
 	tcase_add_test (tc, test_fake_order);
+	tcase_add_test (tc, test_format_time);
 	tcase_add_test (tc, test_fake_reschedule_cancel);
 	tcase_add_test (tc, test_fake_free_in_callback);
 	tcase_add_test (tc, test_fake_heap_random);

@@ -1012,7 +1012,7 @@ START_TEST (test_format)
 			       values[i].value, text, values[i].text);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS (durations); i++) {
-		g_autofree char *text = astra_rule_engine_format_duration (durations[i].us);
+		g_autofree char *text = astra_format_duration (durations[i].us);
 		ck_assert_str_eq (text, durations[i].text);
 	}
 }

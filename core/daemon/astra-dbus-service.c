@@ -419,7 +419,7 @@ astra_dbus_rule_expression (const AstraRule *rule)
 			   { "clear", &rule->clear } };
 
 	if (rule->aggregate != ASTRA_AGGREGATE_LAST) {
-		g_autofree char *window = astra_rule_engine_format_duration (rule->window_us);
+		g_autofree char *window = astra_format_duration (rule->window_us);
 		g_string_append_printf (str, "%s over %s: ", astra_aggregate_to_string (rule->aggregate),
 					window);
 	}
@@ -431,7 +431,7 @@ astra_dbus_rule_expression (const AstraRule *rule)
 					conditions[i].key, conditions[i].condition->text);
 	}
 	if (rule->no_data_us > 0) {
-		g_autofree char *duration = astra_rule_engine_format_duration (rule->no_data_us);
+		g_autofree char *duration = astra_format_duration (rule->no_data_us);
 		g_string_append_printf (str, "%sno data for %s",
 					g_str_has_suffix (str->str, ": ") || str->len == 0 ? "" : ", ",
 					duration);

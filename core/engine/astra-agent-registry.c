@@ -116,16 +116,6 @@ astra_agent_schedule (AstraAgent *agent)
 
 /* events */
 
-static char *
-astra_agent_format_time (gint64 time_us)
-{
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (MAX (time_us, 0) / G_USEC_PER_SEC);
-
-	if (dt == NULL)
-		return g_strdup ("1970-01-01T00:00:00Z");
-	return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 static void
 astra_agent_registry_emit (AstraAgentRegistry *self, AstraEventKind kind, JsonObject *data)
 {
@@ -162,7 +152,7 @@ static void
 astra_agent_emit_status_changed (AstraAgent *agent)
 {
 	g_autoptr(JsonObject) data = json_object_new ();
-	g_autofree char *last_seen = astra_agent_format_time (agent->info.last_seen_us);
+	g_autofree char *last_seen = astra_clock_format_time (agent->info.last_seen_us);
 
 	json_object_set_string_member (data, "agent_id", agent->info.agent_id);
 	json_object_set_string_member (data, "hostname", agent->info.hostname);

@@ -322,3 +322,14 @@ astra_timer_free (AstraTimer *timer)
 	astra_timer_cancel (timer);
 	g_free (timer);
 }
+
+char *
+astra_clock_format_time (gint64 time_us)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (MAX (time_us, 0) / G_USEC_PER_SEC);
+
+	/* beyond year 9999 */
+	if (dt == NULL)
+		return g_strdup ("9999-12-31T23:59:59Z");
+	return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+}

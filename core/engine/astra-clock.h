@@ -33,6 +33,8 @@ AstraClock *astra_clock_new (void);
 AstraClock *astra_clock_new_fake (gint64 now_us);
 gboolean astra_clock_is_fake (AstraClock *self);
 gint64 astra_clock_now (AstraClock *self);
+/* a time (unix microseconds) as events write it: RFC 3339 UTC to the second, "2025-12-17T10:30:00Z" */
+char *astra_clock_format_time (gint64 time_us);
 /* fake clocks only: moves time forward by delta_us, running every timer that falls due */
 void astra_clock_advance (AstraClock *self, gint64 delta_us);
 /* fake clocks only: as advance, to an absolute time (never backwards) */

@@ -409,42 +409,6 @@ astra_window_push (AstraWindow *w,
 /* ---- formatting ---- */
 
 /**
- * astra_rule_engine_format_duration:
- * @duration_us: a duration in microseconds, not negative
- *
- * Formats a duration the way rule files write them, largest unit first and
- * zero parts left out: `10m`, `1h30m`, `2d`, `1s500ms`, `0s`.
- *
- * Returns: (transfer full): the text
- *
- * Since: 1.0
- */
-char *
-astra_rule_engine_format_duration (gint64 duration_us)
-{
-	static const struct {
-		const char *unit;
-		gint64 us;
-	} units[] = {
-		{ "d", G_GINT64_CONSTANT (86400000000) }, { "h", G_GINT64_CONSTANT (3600000000) },
-		{ "m", G_GINT64_CONSTANT (60000000) },    { "s", G_GINT64_CONSTANT (1000000) },
-		{ "ms", G_GINT64_CONSTANT (1000) },       { "us", 1 },
-	};
-	GString *str = g_string_new (NULL);
-
-	if (duration_us <= 0)
-		return g_string_free (g_string_append (str, "0s"), FALSE);
-	for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-		gint64 n = duration_us / units[i].us;
-		if (n == 0)
-			continue;
-		g_string_append_printf (str, "%" G_GINT64_FORMAT "%s", n, units[i].unit);
-		duration_us -= n * units[i].us;
-	}
-	return g_string_free (str, FALSE);
-}
-
-/**
  * astra_rule_engine_format_value:
  * @value: a finite value
  *
@@ -487,16 +451,6 @@ astra_rule_engine_format_value (double value)
 			*end = '\0';
 	}
 	return str;
-}
-
-static char *
-astra_rule_engine_format_time (gint64 time_us)
-{
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (time_us / G_USEC_PER_SEC);
-
-	if (dt == NULL)
-		return g_strdup ("1970-01-01T00:00:00Z");
-	return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 /* at most max_chars characters of a UTF-8 string */
@@ -837,7 +791,7 @@ astra_alert_describe_condition (AstraAlert *alert, const AstraRule *rule, double
 	gboolean above_high;
 
 	if (alert->no_data) {
-		g_autofree char *duration = astra_rule_engine_format_duration (rule->no_data_us);
+		g_autofree char *duration = astra_format_duration (rule->no_data_us);
 		*threshold = (double) rule->no_data_us / G_USEC_PER_SEC;
 		return g_strdup_printf ("no data for %s", duration);
 	}
@@ -948,7 +902,7 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 		json_object_set_string_member (labels, take->name, value);
 	}
 
-	started_at = astra_rule_engine_format_time (alert->started_us);
+	started_at = astra_clock_format_time (alert->started_us);
 
 	json_object_set_string_member (data, "alert_id", alert->alert_id);
 	json_object_set_string_member (data, "rule", rule->name);
@@ -975,7 +929,7 @@ astra_rule_engine_emit (AstraRuleEngine *self, AstraAlert *alert, AstraAlertEven
 	}
 	json_object_set_string_member (data, "started_at", started_at);
 	if (kind == ASTRA_ALERT_EVENT_RESOLVED) {
-		g_autofree char *resolved_at = astra_rule_engine_format_time (now);
+		g_autofree char *resolved_at = astra_clock_format_time (now);
 		json_object_set_string_member (data, "resolved_at", resolved_at);
 		json_object_set_double_member (data, "duration_s",
 					       (double) MAX (now - alert->started_us, 0) / G_USEC_PER_SEC);
@@ -1688,7 +1642,7 @@ astra_rule_engine_resolve_row (AstraRuleEngine *self, const AstraAlertRow *row)
 	g_autoptr(AstraEvent) event = NULL;
 	g_autoptr(GError) error_local = NULL;
 	g_autoptr(GPtrArray) webhooks = NULL;
-	g_autofree char *resolved_at = astra_rule_engine_format_time (now);
+	g_autofree char *resolved_at = astra_clock_format_time (now);
 	g_autoptr(GList) members = NULL;
 	JsonObject *sent;
 

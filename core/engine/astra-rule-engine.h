@@ -184,7 +184,6 @@ guint64 astra_rule_engine_get_n_evaluations (AstraRuleEngine *self);
 gsize astra_rule_engine_get_memory_size (AstraRuleEngine *self);
 
 /* "10m", "1h30m", "90s", "500ms": the short form of a duration, as in no-data conditions */
-char *astra_rule_engine_format_duration (gint64 duration_us);
 /* a value as {value} shows it: "12.35", "1234", "0.0123" */
 char *astra_rule_engine_format_value (double value);
 

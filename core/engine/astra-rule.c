@@ -243,28 +243,39 @@ astra_parse_duration (const char *text, gint64 *out_us)
 	return TRUE;
 }
 
-/* "1h30m" for 5400 s: how a bound is shown in messages */
-static char *
-astra_rule_format_duration (gint64 us)
+/**
+ * astra_format_duration:
+ * @duration_us: a duration in microseconds, not negative
+ *
+ * Formats a duration the way rule files write them, largest unit first and
+ * zero parts left out: `10m`, `1h30m`, `2d`, `1s500ms`, `0s`.
+ *
+ * Returns: (transfer full): the text
+ *
+ * Since: 1.0
+ */
+char *
+astra_format_duration (gint64 duration_us)
 {
 	static const struct {
 		const char *unit;
 		gint64 us;
 	} units[] = {
-		{ "d", G_TIME_SPAN_DAY },    { "h", G_TIME_SPAN_HOUR },         { "m", G_TIME_SPAN_MINUTE },
-		{ "s", G_TIME_SPAN_SECOND }, { "ms", G_TIME_SPAN_MILLISECOND },
+		{ "d", G_GINT64_CONSTANT (86400000000) }, { "h", G_GINT64_CONSTANT (3600000000) },
+		{ "m", G_GINT64_CONSTANT (60000000) },    { "s", G_GINT64_CONSTANT (1000000) },
+		{ "ms", G_GINT64_CONSTANT (1000) },       { "us", 1 },
 	};
 	GString *str = g_string_new (NULL);
 
+	if (duration_us <= 0)
+		return g_string_free (g_string_append (str, "0s"), FALSE);
 	for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-		if (us >= units[i].us) {
-			g_string_append_printf (str, "%" G_GINT64_FORMAT "%s", us / units[i].us,
-						units[i].unit);
-			us %= units[i].us;
-		}
+		gint64 n = duration_us / units[i].us;
+		if (n == 0)
+			continue;
+		g_string_append_printf (str, "%" G_GINT64_FORMAT "%s", n, units[i].unit);
+		duration_us -= n * units[i].us;
 	}
-	if (str->len == 0)
-		g_string_append (str, "0");
 	return g_string_free (str, FALSE);
 }
 
@@ -1011,7 +1022,7 @@ astra_rule_parse_aggregate (AstraRuleParser *parser, const char *value, GError *
 			     "the window must be longer than 0: expected e.g. '%s 5m'", func);
 		return FALSE;
 	}
-	max = astra_rule_format_duration (ASTRA_RULE_MAX_DURATION_US);
+	max = astra_format_duration (ASTRA_RULE_MAX_DURATION_US);
 	if (window_us > ASTRA_RULE_MAX_DURATION_US) {
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 			     "the window '%s' is longer than the maximum of %s", window, max);
@@ -1052,7 +1063,7 @@ astra_rule_parse_duration_key (const char *value, gint64 *out_us, GError **error
 		return FALSE;
 	}
 	if (us > ASTRA_RULE_MAX_DURATION_US) {
-		max = astra_rule_format_duration (ASTRA_RULE_MAX_DURATION_US);
+		max = astra_format_duration (ASTRA_RULE_MAX_DURATION_US);
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_CONFIG,
 			     "'%s' is longer than the maximum of %s", value, max);
 		return FALSE;

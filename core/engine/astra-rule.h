@@ -186,6 +186,8 @@ const AstraRule *astra_rule_set_lookup (AstraRuleSet *self, const char *name);
 
 /* "5m", "90s", "1h30m", "500ms", "2d": FALSE if malformed or negative */
 gboolean astra_parse_duration (const char *text, gint64 *out_us);
+/* the other way: `10m`, `1h30m`, `1s500ms`, `0s` */
+char *astra_format_duration (gint64 duration_us);
 
 /* the longest for, keep-firing-for, no-data, repeat and aggregate window a rule may have */
 #define ASTRA_RULE_MAX_DURATION_US (30 * G_TIME_SPAN_DAY)

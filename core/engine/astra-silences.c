@@ -614,16 +614,6 @@ astra_silences_parse_matchers (const char *const *texts, GError **error)
 	return g_steal_pointer (&matchers);
 }
 
-static char *
-astra_silences_format_time (gint64 time_us)
-{
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (time_us / G_USEC_PER_SEC);
-
-	if (dt == NULL)
-		return g_strdup_printf ("%" G_GINT64_FORMAT " us", time_us);
-	return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 /* the end @until names: a duration from @now_us, or an RFC 3339 time */
 static gboolean
 astra_silences_parse_until (const char *until, gint64 now_us, gint64 *ends_us, GError **error)
@@ -674,7 +664,7 @@ astra_silences_parse_until (const char *until, gint64 now_us, gint64 *ends_us, G
 		}
 	}
 	if (*ends_us <= now_us) {
-		g_autofree char *now_text = astra_silences_format_time (now_us);
+		g_autofree char *now_text = astra_clock_format_time (now_us);
 		g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_INVALID_DATA,
 			     "until: %s is not in the future (it is %s now)", until, now_text);
 		return FALSE;
