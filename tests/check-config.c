@@ -1297,7 +1297,7 @@ START_TEST (test_webhook_secrets_redacted)
 	ck_assert (g_strv_contains (secrets, "https://hooks.example.com/services/T0KEN-path?key=Q5ery"));
 	ck_assert (g_strv_contains (secrets, "/services/T0KEN-path"));
 	ck_assert (g_strv_contains (secrets, "key=Q5ery"));
-	redacted = astra_engine_redact (find_webhook (webhooks, "a"),
+	redacted = astra_webhook_redact (find_webhook (webhooks, "a"),
 					"url https://hooks.example.com/services/T0KEN-path?key=Q5ery, path "
 					"/services/T0KEN-path, secret s3cr3t-value, plain text");
 	ck_assert_str_eq (redacted, "url [redacted], path [redacted], secret [redacted], plain text");
@@ -1307,7 +1307,7 @@ START_TEST (test_webhook_secrets_redacted)
 	ck_assert (g_strv_contains (secrets, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
 	ck_assert (g_strv_contains (secrets, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
 	ck_assert (g_strv_contains (secrets, "dGhpcyBpcyBhIHNlY3JldCBvZiAyNGIh"));
-	redacted_b = astra_engine_redact (find_webhook (webhooks, "b"), "k=dGhpcyBpcyBhIHNlY3JldCBvZiAyNGIh end");
+	redacted_b = astra_webhook_redact (find_webhook (webhooks, "b"), "k=dGhpcyBpcyBhIHNlY3JldCBvZiAyNGIh end");
 	ck_assert_str_eq (redacted_b, "k=[redacted] end");
 }
 END_TEST

@@ -34,6 +34,7 @@ typedef struct {
 	guint n_bad;        /* requests whose shape was wrong */
 	char *first_bad;    /* why the first one was */
 	guint n_throttle;   /* answer this many requests with 429 first */
+	gboolean echo_url;  /* refuse with an error message that quotes the webhook URL's path */
 	GPtrArray *seen;    /* event types seen in order, from the payloads */
 } Stand;
 
@@ -150,6 +151,12 @@ stand_cb (AstraTestReceiver *receiver, AstraTestRequest *request, gpointer user_
 		request->reply_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
 		soup_message_headers_replace (request->reply_headers, "Retry-After", "1");
 		stand_reply (request, 429, "text/plain", "rate_limited");
+		return;
+	}
+	if (stand->echo_url) {
+		g_autofree char *reply = g_strdup_printf ("{\"message\":\"no such webhook: %s\",\"code\":10015}",
+							  request->path);
+		stand_reply (request, 400, "application/json", reply);
 		return;
 	}
 	switch (stand->dest) {
@@ -282,6 +289,19 @@ START_TEST (test_retry_after_is_obeyed)
 }
 END_TEST
 
+/* a receiver that quotes the credential (Discord's URL path) in its error: the reason is
+ * blanked out before it reaches the log and the history */
+START_TEST (test_reason_quoting_the_url_is_redacted)
+{
+	stands[DEST_DISCORD].echo_url = TRUE;
+	post_fixture ("agent.status_changed");
+	ck_assert_msg (astra_test_daemon_wait_log (daemon_proc, "webhook discord: failed", 1, ASTRA_TEST_TIMEOUT_MS), "%s",
+		       astra_test_daemon_get_stderr (daemon_proc));
+	astra_assert_contains (astra_test_daemon_get_stderr (daemon_proc), "no such webhook: [redacted]");
+	astra_assert_not_contains (astra_test_daemon_get_stderr (daemon_proc), "secretpath");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -295,6 +315,7 @@ main (void)
 	tcase_set_timeout (tc, 60);
 	tcase_add_test (tc, test_every_event_to_every_destination);
 	tcase_add_test (tc, test_retry_after_is_obeyed);
+	tcase_add_test (tc, test_reason_quoting_the_url_is_redacted);
 	suite_add_tcase (s, tc);
 	return astra_check_run_suite (s);
 }

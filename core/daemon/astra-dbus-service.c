@@ -184,17 +184,12 @@ astra_dbus_service_queue_update (AstraDbusService *self)
 		self->update_id = g_idle_add (astra_dbus_service_update_cb, self);
 }
 
-/*
- * A reason a plugin or a receiver gave, for the bus: the webhook's credentials
- * blanked out, bounded. For a webhook no longer configured its credentials are
- * unknown, so nothing of the text can be shown.
- */
+/* a reason a plugin or a receiver gave, for the bus: bounded (the dispatcher blanked out the
+ * webhook's credentials before it was logged or stored) */
 static char *
-astra_dbus_reason (AstraWebhook *hook, const char *text)
+astra_dbus_reason (const char *text)
 {
-	g_autofree char *redacted = hook != NULL ? astra_engine_redact (hook, text) : NULL;
-
-	return astra_engine_excerpt (redacted, -1, ASTRA_DBUS_MAX_REASON);
+	return astra_engine_excerpt (text, -1, ASTRA_DBUS_MAX_REASON);
 }
 
 /* why an attempt failed, for people: the plugin's reason, else what the answer was; no credential */
@@ -202,8 +197,7 @@ static char *
 astra_dbus_attempt_reason (AstraDbusService *self, const char *webhook, const AstraAttempt *attempt)
 {
 	if (attempt->reason != NULL && attempt->reason[0] != '\0')
-		return astra_dbus_reason (astra_engine_lookup_webhook (self->engine, webhook, NULL),
-					  attempt->reason);
+		return astra_dbus_reason (attempt->reason);
 	if (attempt->status > 0)
 		return g_strdup_printf ("HTTP %u", attempt->status);
 	return g_strdup (astra_outcome_to_string (attempt->outcome));
@@ -346,7 +340,7 @@ astra_dbus_service_last_attempt (AstraDbusService *self, AstraWebhook *webhook, 
 			*status = delivery->last_status;
 			if (delivery->state != ASTRA_DELIVERY_STATE_DELIVERED) {
 				g_free (*error);
-				*error = astra_dbus_reason (webhook, delivery->last_reason);
+				*error = astra_dbus_reason (delivery->last_reason);
 			}
 		}
 	}
@@ -377,7 +371,7 @@ astra_dbus_service_list_webhooks (AstraDbusService *self, GDBusMethodInvocation 
 				st = candidate;
 		}
 		astra_dbus_service_last_attempt (self, webhook, &last_status, &last_error);
-		disabled_reason = astra_dbus_reason (webhook, astra_webhook_get_disabled_reason (webhook));
+		disabled_reason = astra_dbus_reason (astra_webhook_get_disabled_reason (webhook));
 
 		/* no URL and no secret, ever: the name says which webhook it is */
 		g_variant_builder_init (&item, G_VARIANT_TYPE_VARDICT);
@@ -635,9 +629,7 @@ astra_dbus_service_list_deliveries (AstraDbusService *self, GDBusMethodInvocatio
 	g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
 	for (guint i = 0; i < rows->len; i++) {
 		const AstraDelivery *delivery = g_ptr_array_index (rows, i);
-		g_autofree char *reason =
-		    astra_dbus_reason (astra_engine_lookup_webhook (self->engine, delivery->webhook, NULL),
-				       delivery->last_reason);
+		g_autofree char *reason = astra_dbus_reason (delivery->last_reason);
 		GVariantBuilder item;
 
 		g_variant_builder_init (&item, G_VARIANT_TYPE_VARDICT);

@@ -98,6 +98,13 @@ astra_dispatcher_complete (GTask *task)
 	AstraAttemptData *data = g_task_get_task_data (task);
 
 	data->attempt->latency_us = g_get_monotonic_time () - data->started_mono;
+	/* plugins and receivers may quote what they were sent: blank out the webhook's credentials
+	 * once, here, before the reason reaches the log, the history or the bus */
+	if (data->attempt->reason != NULL) {
+		char *redacted = astra_webhook_redact (data->webhook, data->attempt->reason);
+		g_free (data->attempt->reason);
+		data->attempt->reason = redacted;
+	}
 	astra_dispatcher_log_attempt (data->webhook, data->event, data->attempt);
 	g_task_return_pointer (task, astra_attempt_copy (data->attempt), (GDestroyNotify) astra_attempt_free);
 }

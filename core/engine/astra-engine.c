@@ -1241,30 +1241,6 @@ astra_engine_lookup_webhook (AstraEngine *self, const char *name, GError **error
 	return NULL;
 }
 
-/**
- * astra_engine_redact:
- * @webhook: an #AstraWebhook
- * @text: (nullable): text that may hold the webhook's credentials
- *
- * Returns: (transfer full) (nullable): @text with each of the webhook's
- *   credentials (astra_webhook_get_secrets()) replaced by "[redacted]"
- *
- * Since: 1.0
- */
-char *
-astra_engine_redact (AstraWebhook *webhook, const char *text)
-{
-	const char *const *secrets = astra_webhook_get_secrets (webhook);
-	g_autoptr(GString) str = NULL;
-
-	if (text == NULL)
-		return NULL;
-	str = g_string_new (text);
-	for (guint i = 0; secrets != NULL && secrets[i] != NULL; i++)
-		g_string_replace (str, secrets[i], ASTRA_ENGINE_REDACTED, 0);
-	return g_string_free (g_steal_pointer (&str), FALSE);
-}
-
 /* headers that carry a signature or a credential whatever their value */
 static gboolean
 astra_engine_header_is_secret (const char *name)
@@ -1289,7 +1265,7 @@ astra_engine_reduce_url (const char *url)
 	int port;
 
 	if (uri == NULL || g_uri_get_host (uri) == NULL)
-		return g_strdup (ASTRA_ENGINE_REDACTED);
+		return g_strdup (ASTRA_WEBHOOK_REDACTED);
 	scheme = g_uri_get_scheme (uri);
 	host = g_uri_get_host (uri);
 	port = g_uri_get_port (uri);
@@ -1311,9 +1287,9 @@ astra_engine_collect_header_cb (const char *name, const char *value, gpointer us
 
 	g_ptr_array_add (headers->pairs, g_strdup (name));
 	if (astra_engine_header_is_secret (name))
-		g_ptr_array_add (headers->pairs, g_strdup (ASTRA_ENGINE_REDACTED));
+		g_ptr_array_add (headers->pairs, g_strdup (ASTRA_WEBHOOK_REDACTED));
 	else
-		g_ptr_array_add (headers->pairs, astra_engine_redact (headers->webhook, value));
+		g_ptr_array_add (headers->pairs, astra_webhook_redact (headers->webhook, value));
 }
 
 static gint
@@ -1411,7 +1387,7 @@ astra_engine_render (AstraEngine *self,
 	/* exactly what the dispatcher sends, up to the send */
 	request = astra_dispatcher_build_request (webhook, event, now_s, &error_local);
 	if (request == NULL) {
-		g_autofree char *message = astra_engine_redact (webhook, error_local->message);
+		g_autofree char *message = astra_webhook_redact (webhook, error_local->message);
 		if (g_error_matches (error_local, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED)) {
 			g_set_error (error, ASTRA_ERROR, ASTRA_ERROR_NOT_SUPPORTED,
 				     "webhook %s (plugin %s) sends nothing for %s: %s", webhook_name,
@@ -1432,7 +1408,7 @@ astra_engine_render (AstraEngine *self,
 	body = astra_request_get_body (request);
 	if (body != NULL) {
 		g_autofree char *text = g_utf8_make_valid (g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
-		rendered->body = astra_engine_redact (webhook, text);
+		rendered->body = astra_webhook_redact (webhook, text);
 	} else {
 		rendered->body = g_strdup ("");
 	}
@@ -1476,14 +1452,14 @@ astra_engine_test_attempt_cb (GObject *source, GAsyncResult *result, gpointer us
 	out->skipped = attempt->skipped;
 	out->status = attempt->status;
 	out->latency_ms = (double) attempt->latency_us / 1000.0;
-	out->reason = astra_engine_redact (test->webhook, attempt->reason);
+	out->reason = astra_webhook_redact (test->webhook, attempt->reason);
 	if (attempt->response_body != NULL) {
 		gsize len = 0;
 		const char *data = g_bytes_get_data (attempt->response_body, &len);
 		g_autofree char *text = astra_engine_excerpt (data, (gssize) len, G_MAXSIZE);
 		/* a receiver that echoes the request must not leak the credential through us: redacted
 		 * before the cut, which could otherwise leave the start of a secret at the end */
-		g_autofree char *redacted = astra_engine_redact (test->webhook, text);
+		g_autofree char *redacted = astra_webhook_redact (test->webhook, text);
 
 		out->response_excerpt = astra_engine_excerpt (redacted, -1, ASTRA_ENGINE_MAX_RESPONSE_EXCERPT);
 	} else {

@@ -46,8 +46,6 @@ G_BEGIN_DECLS
 #define ASTRA_ENGINE_MAX_EVENT_JSON (256 * 1024)
 /* bytes of a receiver's answer astra_engine_test_webhook_finish() keeps */
 #define ASTRA_ENGINE_MAX_RESPONSE_EXCERPT 1024
-/* what blanked-out credentials and signatures read as */
-#define ASTRA_ENGINE_REDACTED "[redacted]"
 
 /* a request as a webhook would send it, with its credentials blanked out */
 typedef struct {
@@ -128,8 +126,6 @@ void astra_engine_test_webhook_async (AstraEngine *self,
 				      GAsyncReadyCallback callback,
 				      gpointer user_data);
 AstraWebhookTestResult *astra_engine_test_webhook_finish (AstraEngine *self, GAsyncResult *result, GError **error);
-/* replaces each of the webhook's credentials in text by "[redacted]" (a new string) */
-char *astra_engine_redact (AstraWebhook *webhook, const char *text);
 /* stops ingest, lets attempts in flight finish within the config's shutdown-timeout, then cancels the rest */
 void astra_engine_shutdown_async (AstraEngine *self, GAsyncReadyCallback callback, gpointer user_data);
 gboolean astra_engine_shutdown_finish (AstraEngine *self, GAsyncResult *result, GError **error);

@@ -596,6 +596,29 @@ astra_webhook_get_secrets (AstraWebhook *self)
 	return (const char *const *) self->secrets;
 }
 
+/**
+ * astra_webhook_redact:
+ * @self: an #AstraWebhook
+ * @text: (nullable): text that may hold the webhook's credentials
+ *
+ * Returns: (transfer full) (nullable): @text with each of the webhook's
+ *   credentials (astra_webhook_get_secrets()) replaced by "[redacted]"
+ *
+ * Since: 1.0
+ */
+char *
+astra_webhook_redact (AstraWebhook *self, const char *text)
+{
+	g_autoptr(GString) str = NULL;
+
+	if (text == NULL)
+		return NULL;
+	str = g_string_new (text);
+	for (guint i = 0; self->secrets != NULL && self->secrets[i] != NULL; i++)
+		g_string_replace (str, self->secrets[i], ASTRA_WEBHOOK_REDACTED, 0);
+	return g_string_free (g_steal_pointer (&str), FALSE);
+}
+
 gboolean
 astra_webhook_wants (AstraWebhook *self, AstraEvent *event)
 {

@@ -56,6 +56,10 @@ const AstraDeliveryPolicy *astra_webhook_get_policy (AstraWebhook *self);
  * the secret(s), and the value of every key that may also be given as KEY-file (url,
  * routing-key, ...), with a URL's path and query on their own as well */
 const char *const *astra_webhook_get_secrets (AstraWebhook *self);
+/* what blanked-out credentials and signatures read as */
+#define ASTRA_WEBHOOK_REDACTED "[redacted]"
+/* text with each of the webhook's credentials replaced by ASTRA_WEBHOOK_REDACTED (a new string) */
+char *astra_webhook_redact (AstraWebhook *self, const char *text);
 /* enabled, subscribed to the event's type and at or above min-severity */
 gboolean astra_webhook_wants (AstraWebhook *self, AstraEvent *event);
 
