@@ -595,7 +595,7 @@ START_TEST (test_webhook_policy)
 					    "max-in-flight = 4\n"
 					    "breaker-failures = 3\n"
 					    "breaker-cooldown = 1m\n"
-					    "\n[webhook once]\n" GOOD_WEBHOOK_KEYS "retry-schedule = none\nrate-limit = 1/s\nrate-burst = 7\n",
+					    "\n[webhook once]\n" GOOD_WEBHOOK_KEYS "retry-schedule = none\nrate-limit = 7/m\n",
 					    0600);
 	g_autoptr(AstraConfig) config = NULL;
 	g_autoptr(GPtrArray) webhooks = NULL;
@@ -613,22 +613,23 @@ START_TEST (test_webhook_policy)
 	ck_assert_uint_eq (plain->retry_schedule_us->len, 9);
 	ck_assert_int_eq (g_array_index (plain->retry_schedule_us, gint64, 0), 5 * G_USEC_PER_SEC);
 	ck_assert_int_eq (g_array_index (plain->retry_schedule_us, gint64, 8), 24 * G_TIME_SPAN_HOUR);
-	ck_assert_double_eq (plain->rate_per_s, 0);
+	ck_assert_uint_eq (plain->rate_count, 0);
 	ck_assert_uint_eq (plain->max_in_flight, 16);
 	ck_assert_uint_eq (plain->breaker_failures, 5);
 
 	ck_assert_uint_eq (tuned->retry_schedule_us->len, 3);
 	ck_assert_int_eq (g_array_index (tuned->retry_schedule_us, gint64, 2), G_TIME_SPAN_MINUTE);
 	ck_assert_int_eq (tuned->max_age_us, G_TIME_SPAN_HOUR);
-	ck_assert_double_eq_tol (tuned->rate_per_s, 2.5, 1e-9);
-	ck_assert_uint_eq (tuned->burst, 5);
+	/* at most 5 in any 2 s */
+	ck_assert_uint_eq (tuned->rate_count, 5);
+	ck_assert_int_eq (tuned->rate_period_us, 2 * G_USEC_PER_SEC);
 	ck_assert_uint_eq (tuned->max_in_flight, 4);
 	ck_assert_uint_eq (tuned->breaker_failures, 3);
 	ck_assert_int_eq (tuned->breaker_cooldown_us, G_TIME_SPAN_MINUTE);
 
 	ck_assert_uint_eq (once->retry_schedule_us->len, 0);
-	ck_assert_double_eq_tol (once->rate_per_s, 1.0, 1e-9);
-	ck_assert_uint_eq (once->burst, 7);
+	ck_assert_uint_eq (once->rate_count, 7);
+	ck_assert_int_eq (once->rate_period_us, G_TIME_SPAN_MINUTE);
 }
 END_TEST
 
@@ -642,7 +643,9 @@ static const struct {
     {"max-age = forever\n", "max-age", "is not a duration"},
     {"rate-limit = fast\n", "rate-limit", "is not a rate such as 1/s"},
     {"rate-limit = 0/s\n", "rate-limit", "is not a rate"},
-    {"rate-burst = 0\n", "rate-burst", "from 1 to 10000"},
+    {"rate-limit = 10001/s\n", "rate-limit", "is not a rate"},
+    /* a token bucket's burst is not how destinations count: the window is rate-limit's */
+    {"rate-burst = 3\n", "rate-burst", "unknown key"},
     {"max-in-flight = 1000\n", "max-in-flight", "from 1 to 256"},
     {"breaker-failures = none\n", "breaker-failures", "is not a whole number"},
     {"breaker-cooldown = 2d\n", "breaker-cooldown", "is not a duration"},

@@ -1115,13 +1115,13 @@ START_TEST (test_circuit_cooldown_cap)
 }
 END_TEST
 
-/* 1/s with bursts of 3: 10 deliveries take 7 s */
-START_TEST (test_token_bucket)
+/* at most 3 in any 3 s (the way Slack, Discord and Teams count): 10 deliveries go out 3 at a
+ * time, 3 s apart, and no 3 s ever holds a fourth */
+START_TEST (test_rate_window)
 {
-	g_autoptr(Fixture) fx =
-		       fixture_new (HOOK ("a") "rate-limit = 1/s\nrate-burst = 3\nmax-in-flight = 16\n");
+	g_autoptr(Fixture) fx = fixture_new (HOOK ("a") "rate-limit = 3/3s\nmax-in-flight = 16\n");
 	g_autoptr(GPtrArray) events = NULL;
-	const gint64 expected[] = { 0, 0, 0, 1, 2, 3, 4, 5, 6, 7 };
+	const gint64 expected[] = { 0, 0, 0, 3, 3, 3, 6, 6, 6, 9 };
 
 	events = submit_alerts (fx, 10, 0, NULL);
 	run (fx);
@@ -1137,7 +1137,39 @@ START_TEST (test_token_bucket)
 	for (guint i = 0; i < 10; i++)
 		ck_assert_int_eq (((Call *) g_ptr_array_index (fx->calls, i))->started_us,
 				  T0 + expected[i] * S);
+	for (guint i = 3; i < 10; i++)
+		ck_assert_int_ge (((Call *) g_ptr_array_index (fx->calls, i))->started_us -
+				      ((Call *) g_ptr_array_index (fx->calls, i - 3))->started_us,
+				  3 * S);
 	ck_assert_uint_eq (count_state (fx, "a", ASTRA_DELIVERY_STATE_DELIVERED), 10);
+}
+END_TEST
+
+/* a reload that changes the window keeps what was sent: a larger one lets more go at once,
+ * a smaller one holds back until its newest sends leave it */
+START_TEST (test_rate_window_reload)
+{
+	g_autoptr(Fixture) fx = fixture_new (HOOK ("a") "rate-limit = 3/3s\nmax-in-flight = 16\n");
+	g_autoptr(GPtrArray) events = NULL;
+
+	events = submit_alerts (fx, 6, 0, NULL);
+	run (fx);
+	ck_assert_uint_eq (fx->calls->len, 3);
+
+	advance_to (fx, T0 + S);
+	fixture_set_webhooks (fx, HOOK ("a") "rate-limit = 5/3s\nmax-in-flight = 16\n");
+	run (fx);
+	ck_assert_uint_eq (fx->calls->len, 5);
+	ck_assert_int_eq (((Call *) g_ptr_array_index (fx->calls, 4))->started_us, T0 + S);
+
+	/* 2 in 3 s: the two sent at 1 s hold the sixth back until 4 s */
+	advance_to (fx, T0 + 2 * S);
+	fixture_set_webhooks (fx, HOOK ("a") "rate-limit = 2/3s\nmax-in-flight = 16\n");
+	advance_to (fx, T0 + 4 * S - 1);
+	ck_assert_uint_eq (fx->calls->len, 5);
+	advance_to (fx, T0 + 4 * S);
+	ck_assert_uint_eq (fx->calls->len, 6);
+	ck_assert_int_eq (((Call *) g_ptr_array_index (fx->calls, 5))->started_us, T0 + 4 * S);
 }
 END_TEST
 
@@ -1550,7 +1582,8 @@ main (void)
 	tcase_add_test (tc, test_gone_disables);
 	tcase_add_test (tc, test_circuit_breaker);
 	tcase_add_test (tc, test_circuit_cooldown_cap);
-	tcase_add_test (tc, test_token_bucket);
+	tcase_add_test (tc, test_rate_window);
+	tcase_add_test (tc, test_rate_window_reload);
 	tcase_add_test (tc, test_window_small_with_retries);
 	tcase_add_test (tc, test_event_lost);
 	tcase_add_test (tc, test_recover_after_restart);

@@ -11,8 +11,6 @@
 /* a Retry-After beyond this (30 days) is taken as this: max-age or the schedule ends it anyway */
 #define ASTRA_DELIVERER_MAX_RETRY_AFTER_S (30.0 * 24 * 3600)
 
-/* a token is within a rounding error of whole: time in microseconds does not always add up exactly */
-#define ASTRA_DELIVERER_TOKEN_EPSILON 1e-9
 
 /* where a delivery held in memory is */
 typedef enum {
@@ -61,8 +59,11 @@ struct _AstraDelivererQueue {
 	gint64 window_max_id; /* every pending delivery up to here is in memory */
 	guint in_flight;
 	gint64 paused_until_us;
-	double tokens;
-	gint64 tokens_at_us;
+	/* the rate limit's window: when the last (up to rate_count) attempts started, a ring */
+	gint64 *sent_us;
+	guint sent_size;
+	guint sent_len;
+	guint sent_next; /* where the next goes; the oldest once the ring is full */
 	AstraCircuitState circuit;
 	guint n_failures;   /* consecutive RETRY outcomes while closed */
 	gint64 cooldown_us; /* the current (or last) open period */
@@ -457,25 +458,44 @@ astra_deliverer_breaker_failure (AstraDelivererQueue *queue, gboolean probe, gin
 		   queue->name, queue->n_failures, policy->breaker_cooldown_us / G_USEC_PER_SEC);
 }
 
-static void
-astra_deliverer_tokens_refill (AstraDelivererQueue *queue, const AstraDeliveryPolicy *policy, gint64 now)
-{
-	double burst = MAX (policy->burst, 1);
+/*
+ * The rate limit is a sliding window, "at most rate_count attempts in any
+ * rate_period_us", which is what the destinations document: a token bucket
+ * that allows bursts of N at N per period lets 2N through the first period.
+ */
 
-	if (now > queue->tokens_at_us) {
-		queue->tokens += (double) (now - queue->tokens_at_us) * policy->rate_per_s / G_USEC_PER_SEC;
-		queue->tokens_at_us = now;
-	}
-	queue->tokens = MIN (queue->tokens, burst);
+/* keeps the most recent attempts that fit a window of size (a reload may change it) */
+static void
+astra_deliverer_rate_resize (AstraDelivererQueue *queue, guint size)
+{
+	gint64 *sent = size > 0 ? g_new (gint64, size) : NULL;
+	guint keep = MIN (queue->sent_len, size);
+	guint oldest = queue->sent_len < queue->sent_size ? 0 : queue->sent_next;
+
+	for (guint i = 0; i < keep; i++)
+		sent[i] = queue->sent_us[(oldest + queue->sent_len - keep + i) % queue->sent_size];
+	g_free (queue->sent_us);
+	queue->sent_us = sent;
+	queue->sent_size = size;
+	queue->sent_len = keep;
+	queue->sent_next = size > 0 ? keep % size : 0;
 }
 
-/* when the bucket has a whole token again */
+/* when the next attempt may start: once the oldest of the last rate_count has left the window */
 static gint64
-astra_deliverer_tokens_refill_at (AstraDelivererQueue *queue, const AstraDeliveryPolicy *policy, gint64 now)
+astra_deliverer_rate_next_at (AstraDelivererQueue *queue, const AstraDeliveryPolicy *policy)
 {
-	gint64 wait = (gint64) ceil ((1.0 - queue->tokens) * G_USEC_PER_SEC / policy->rate_per_s);
+	if (policy->rate_count == 0 || queue->sent_len < queue->sent_size)
+		return G_MININT64;
+	return queue->sent_us[queue->sent_next] + policy->rate_period_us;
+}
 
-	return MAX (queue->tokens_at_us + wait, now + 1);
+static void
+astra_deliverer_rate_record (AstraDelivererQueue *queue, gint64 now)
+{
+	queue->sent_us[queue->sent_next] = now;
+	queue->sent_next = (queue->sent_next + 1) % queue->sent_size;
+	queue->sent_len = MIN (queue->sent_len + 1, queue->sent_size);
 }
 
 static void astra_deliverer_done_cb (AstraAttempt *attempt, gpointer done_data);
@@ -542,9 +562,8 @@ astra_deliverer_queue_rearm (AstraDelivererQueue *queue, gint64 now)
 			wake = first->delivery->next_attempt_us;
 		}
 		if (queue->ready.length > 0 && queue->in_flight < MAX (policy->max_in_flight, 1) &&
-		    !queue->probing && policy->rate_per_s > 0 &&
-		    queue->tokens < 1.0 - ASTRA_DELIVERER_TOKEN_EPSILON)
-			wake = MIN (wake, astra_deliverer_tokens_refill_at (queue, policy, now));
+		    !queue->probing && astra_deliverer_rate_next_at (queue, policy) > now)
+			wake = MIN (wake, astra_deliverer_rate_next_at (queue, policy));
 	}
 	if (wake == G_MAXINT64) {
 		astra_timer_cancel (queue->timer);
@@ -593,11 +612,10 @@ astra_deliverer_queue_pump (AstraDelivererQueue *queue)
 	       astra_deliverer_queue_is_running (queue)) {
 		AstraDelivererItem *item;
 
-		if (policy->rate_per_s > 0) {
-			astra_deliverer_tokens_refill (queue, policy, now);
-			if (queue->tokens < 1.0 - ASTRA_DELIVERER_TOKEN_EPSILON)
+		if (policy->rate_count > 0) {
+			if (astra_deliverer_rate_next_at (queue, policy) > now)
 				break;
-			queue->tokens = MAX (queue->tokens - 1.0, 0.0);
+			astra_deliverer_rate_record (queue, now);
 		}
 		item = g_queue_pop_head_link (&queue->ready)->data;
 		item->state = ASTRA_DELIVERER_ITEM_WAITING;
@@ -631,8 +649,7 @@ astra_deliverer_queue_new (AstraDeliverer *self, AstraWebhook *webhook)
 	queue->keys =
 	    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) astra_deliverer_key_free);
 	queue->retries = g_sequence_new (NULL);
-	queue->tokens = MAX (policy->burst, 1);
-	queue->tokens_at_us = astra_clock_now (self->clock);
+	astra_deliverer_rate_resize (queue, policy->rate_count);
 	queue->circuit = ASTRA_CIRCUIT_CLOSED;
 	return queue;
 }
@@ -658,6 +675,7 @@ astra_deliverer_queue_free (AstraDelivererQueue *queue)
 	g_hash_table_unref (queue->keys);
 	g_sequence_free (queue->retries);
 	g_object_unref (queue->webhook);
+	g_free (queue->sent_us);
 	g_free (queue->gone_reason);
 	g_free (queue->name);
 	g_free (queue);
@@ -1050,7 +1068,7 @@ astra_deliverer_set_webhooks (AstraDeliverer *self, GPtrArray *webhooks)
 				g_message ("webhook %s: enabled again by the new configuration", name);
 				g_clear_pointer (&queue->gone_reason, g_free);
 			}
-			queue->tokens = MIN (queue->tokens, MAX (policy->burst, 1));
+			astra_deliverer_rate_resize (queue, policy->rate_count);
 		}
 		queue->configured = TRUE;
 		astra_deliverer_queue_kick (queue);

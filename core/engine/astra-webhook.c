@@ -23,7 +23,6 @@ static const char *const astra_webhook_core_keys[] = {
     "retry-schedule",
     "max-age",
     "rate-limit",
-    "rate-burst",
     "max-in-flight",
     "breaker-failures",
     "breaker-cooldown",
@@ -34,16 +33,17 @@ static const char *const astra_webhook_core_keys[] = {
 static const gint64 astra_webhook_default_schedule_s[] = {5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600,
 							  10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600};
 
-/* what each destination documents it takes (DESTINATIONS.md); others are not limited */
+/* what each destination documents it takes (DESTINATIONS.md), as "count in any period";
+ * others are not limited */
 static const struct {
 	const char *plugin;
-	double rate_per_s;
-	guint burst;
+	guint count;
+	gint64 period_us;
 } astra_webhook_default_rates[] = {
-    {"slack", 1.0, 3},        /* one message per second, short bursts allowed */
-    {"discord", 2.5, 5},      /* 5 requests per 2 s per webhook */
-    {"teams", 4.0, 4},        /* 4 requests per second */
-    {"pagerduty", 2.0, 10},   /* 120 events per minute per routing key */
+    {"slack", 3, 3 * G_TIME_SPAN_SECOND},       /* one message per second, short bursts allowed */
+    {"discord", 5, 2 * G_TIME_SPAN_SECOND},     /* 5 requests per 2 s per webhook */
+    {"teams", 4, G_TIME_SPAN_SECOND},           /* 4 requests per second */
+    {"pagerduty", 120, G_TIME_SPAN_MINUTE},     /* 120 events per minute per routing key */
 };
 
 struct _AstraWebhook {
@@ -214,7 +214,7 @@ astra_webhook_read_count (AstraConfig *config,
 	*out = (guint) number;
 }
 
-/* retry-schedule, max-age, rate-limit, rate-burst, max-in-flight, breaker-failures, breaker-cooldown */
+/* retry-schedule, max-age, rate-limit, max-in-flight, breaker-failures, breaker-cooldown */
 static void
 astra_webhook_parse_policy (AstraWebhook *self, AstraConfig *config, const AstraWebhookConfig *wc, GPtrArray *errors)
 {
@@ -224,8 +224,8 @@ astra_webhook_parse_policy (AstraWebhook *self, AstraConfig *config, const Astra
 
 	for (guint i = 0; i < G_N_ELEMENTS (astra_webhook_default_rates); i++) {
 		if (g_strcmp0 (self->plugin_name, astra_webhook_default_rates[i].plugin) == 0) {
-			policy->rate_per_s = astra_webhook_default_rates[i].rate_per_s;
-			policy->burst = astra_webhook_default_rates[i].burst;
+			policy->rate_count = astra_webhook_default_rates[i].count;
+			policy->rate_period_us = astra_webhook_default_rates[i].period_us;
 		}
 	}
 
@@ -260,7 +260,7 @@ astra_webhook_parse_policy (AstraWebhook *self, AstraConfig *config, const Astra
 	if (rate != NULL) {
 		g_strstrip (rate);
 		if (g_strcmp0 (rate, "none") == 0) {
-			policy->rate_per_s = 0;
+			policy->rate_count = 0;
 		} else {
 			const char *slash = strchr (rate, '/');
 			g_autofree char *count = slash != NULL ? g_strndup (rate, (gsize) (slash - rate)) : NULL;
@@ -274,18 +274,18 @@ astra_webhook_parse_policy (AstraWebhook *self, AstraConfig *config, const Astra
 				per_text = g_strdup_printf ("1%s", per);
 			else
 				per_text = g_strdup (per);
-			if (count == NULL || !g_ascii_string_to_unsigned (g_strstrip (count), 10, 1, 1000000, &n, NULL) ||
+			/* the count is the size of the window the deliverer keeps: bounded */
+			if (count == NULL || !g_ascii_string_to_unsigned (g_strstrip (count), 10, 1, 10000, &n, NULL) ||
 			    !astra_parse_duration (g_strstrip (per_text), &per_us) || per_us < G_TIME_SPAN_MILLISECOND ||
 			    per_us > G_TIME_SPAN_DAY) {
 				astra_webhook_add_error (config, wc, "rate-limit", errors,
 							 "'%s' is not a rate such as 1/s, 5/2s, 120/1m (or none)", rate);
 			} else {
-				policy->rate_per_s = (double) n * G_USEC_PER_SEC / (double) per_us;
-				policy->burst = (guint) MAX (1, MIN (n, 1000));
+				policy->rate_count = (guint) n;
+				policy->rate_period_us = per_us;
 			}
 		}
 	}
-	astra_webhook_read_count (config, wc, "rate-burst", 1, 10000, &policy->burst, errors);
 	astra_webhook_read_count (config, wc, "max-in-flight", 1, 256, &policy->max_in_flight, errors);
 	astra_webhook_read_count (config, wc, "breaker-failures", 1, 1000, &policy->breaker_failures, errors);
 	astra_webhook_read_duration (config, wc, "breaker-cooldown", G_USEC_PER_SEC, G_TIME_SPAN_HOUR,

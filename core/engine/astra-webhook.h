@@ -20,8 +20,8 @@ G_BEGIN_DECLS
 typedef struct {
 	GArray *retry_schedule_us;  /* gint64: the wait before attempt 2, 3, ...; its length + 1 attempts in all */
 	gint64 max_age_us;          /* a delivery older than this is dead; 0: no limit */
-	double rate_per_s;          /* token refill; 0: unlimited */
-	guint burst;                /* bucket size */
+	guint rate_count;           /* at most this many attempts in any rate_period_us; 0: unlimited */
+	gint64 rate_period_us;
 	guint max_in_flight;
 	guint breaker_failures;     /* consecutive failures that open the circuit */
 	gint64 breaker_cooldown_us; /* the first open period, doubled while probes fail */
