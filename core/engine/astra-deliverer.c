@@ -4,7 +4,6 @@
 
 #include "config.h"
 
-#include <math.h>
 
 #include "astra-deliverer.h"
 
