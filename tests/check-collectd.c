@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "astra-check-common.h"
+#include "astra-check-samples.h"
 #include "astra-collectd.h"
 
 /* what value lists without a time get: 2025-12-17T19:33:20Z */
@@ -25,54 +26,14 @@
 	"\"host\":\"h\",\"plugin\":\"p\",\"plugin_instance\":\"\",\"type\":\"t\",\"type_instance\":\"\"}"
 #define GOOD_SAMPLE "p_t{host=h} 1 1700000000000000\n"
 
-typedef struct {
-	GString *out;
-	guint n_calls;
-	const char *refuse; /* refuse metrics containing this */
-} Recorder;
-
-static void
-recorder_append (
-    GString *out, const char *metric, const AstraLabel *labels, guint n_labels, double value, gint64 ts)
-{
-	g_string_append_printf (out, "%s{", metric);
-	for (guint i = 0; i < n_labels; i++)
-		g_string_append_printf (out, "%s%s=%s", i > 0 ? "," : "", labels[i].name, labels[i].value);
-	g_string_append (out, "} ");
-	astra_json_format_number (out, value);
-	g_string_append_printf (out, " %" G_GINT64_FORMAT "\n", ts);
-}
-
-static gboolean
-recorder_sink (const char *metric,
-	       const AstraLabel *labels,
-	       guint n_labels,
-	       double value,
-	       gint64 timestamp_us,
-	       AstraSeriesReject *reject,
-	       gpointer user_data)
-{
-	Recorder *rec = user_data;
-
-	rec->n_calls++;
-	ck_assert (metric[0] != '\0');
-	ck_assert (isfinite (value));
-	if (rec->refuse != NULL && strstr (metric, rec->refuse) != NULL) {
-		*reject = ASTRA_SERIES_REJECT_CARDINALITY;
-		return FALSE;
-	}
-	recorder_append (rec->out, metric, labels, n_labels, value, timestamp_us);
-	return TRUE;
-}
-
 /* parses @body; the recorded samples, to free */
 static char *
-parse_full (const char *body, gsize len, Recorder *rec, AstraIngestStats *stats, GError **error)
+parse_full (const char *body, gsize len, AstraCheckRecorder *rec, AstraIngestStats *stats, GError **error)
 {
 	gboolean ok;
 
 	rec->out = g_string_new (NULL);
-	ok = astra_collectd_parse (body, len, NOW, recorder_sink, rec, stats, error);
+	ok = astra_collectd_parse (body, len, NOW, astra_check_recorder_sink, rec, stats, error);
 	ck_assert_int_eq (ok, *error == NULL);
 	ck_assert_uint_eq (stats->n_samples + stats->n_rejected, rec->n_calls);
 	if (ok)
@@ -85,7 +46,7 @@ parse_good (const char *body, AstraIngestStats *stats)
 {
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats_local = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 	char *out = parse_full (body, strlen (body), &rec, stats != NULL ? stats : &stats_local, &error);
 
 	ck_assert_msg (error == NULL, "%s: %s", body, error != NULL ? error->message : "");
@@ -100,7 +61,7 @@ START_TEST (test_write_http_payload)
 	g_autofree char *body = astra_check_read_file (path, &len);
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 	g_autofree char *samples = parse_full (body, len, &rec, &stats, &error);
 
 	astra_assert_no_error (error);
@@ -275,7 +236,7 @@ START_TEST (test_bad)
 	g_autofree char *samples = NULL;
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 
 	samples = parse_full (body, strlen (body), &rec, &stats, &error);
 	ck_assert_msg (error != NULL, "%s accepted", c->list);
@@ -314,7 +275,7 @@ START_TEST (test_bad_body)
 	g_autofree char *samples = NULL;
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 1, 1, 1, 1 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 
 	samples = parse_full (c->body, strlen (c->body), &rec, &stats, &error);
 	ck_assert_msg (error != NULL, "%s accepted", c->body);
@@ -337,7 +298,7 @@ START_TEST (test_max_values)
 		g_autofree char *samples = NULL;
 		g_autoptr(GError) error = NULL;
 		AstraIngestStats stats = { 0 };
-		Recorder rec = { 0 };
+		AstraCheckRecorder rec = { 0 };
 
 		for (guint i = 0; i < n; i++) {
 			g_string_append_printf (body, "%s%u", i > 0 ? "," : "", i);
@@ -370,7 +331,7 @@ START_TEST (test_not_nul_terminated)
 	g_autofree char *copy = g_memdup2 (text, len);
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 	g_autofree char *samples = parse_full (copy, len, &rec, &stats, &error);
 
 	ck_assert_str_eq (samples, GOOD_SAMPLE);
@@ -382,9 +343,9 @@ START_TEST (test_null_body)
 {
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { .out = g_string_new (NULL) };
+	AstraCheckRecorder rec = { .out = g_string_new (NULL) };
 
-	ck_assert (!astra_collectd_parse (NULL, 0, NOW, recorder_sink, &rec, &stats, &error));
+	ck_assert (!astra_collectd_parse (NULL, 0, NOW, astra_check_recorder_sink, &rec, &stats, &error));
 	ck_assert (g_str_has_prefix (error->message, "the body is not valid JSON: "));
 	ck_assert_uint_eq (rec.n_calls, 0);
 	g_string_free (rec.out, TRUE);
@@ -397,7 +358,7 @@ START_TEST (test_first_bad_is_named)
 	g_autofree char *samples = NULL;
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 
 	samples = parse_full (body, strlen (body), &rec, &stats, &error);
 	ck_assert_str_eq (error->message, "value list 2: expected an object");
@@ -415,7 +376,7 @@ START_TEST (test_sink_refuses)
 	g_autofree char *body = astra_check_read_file (path, &len);
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { .refuse = "_tx" };
+	AstraCheckRecorder rec = { .refuse = "_tx", .reason = ASTRA_SERIES_REJECT_CARDINALITY };
 	g_autofree char *samples = parse_full (body, len, &rec, &stats, &error);
 
 	ck_assert_ptr_nonnull (error);
@@ -487,7 +448,7 @@ checking_sink (const char *metric,
 		*reject = ASTRA_SERIES_REJECT_CARDINALITY;
 		return FALSE;
 	}
-	recorder_append (out, metric, labels, n_labels, value, timestamp_us);
+	astra_check_recorder_append (out, metric, labels, n_labels, value, timestamp_us);
 	return TRUE;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "astra-check-common.h"
+#include "astra-check-samples.h"
 #include "astra-line-protocol.h"
 
 /* what samples without a timestamp get: 2025-12-17T19:33:20Z */
@@ -25,60 +26,19 @@
 	"average_response_ms=12.5,packets_transmitted=5i,percent_packet_loss=0 "                             \
 	"1700000000000000000"
 
-typedef struct {
-	GString *out;
-	guint n_calls;
-	/* refuse metrics containing this, with this reason */
-	const char *refuse;
-	AstraSeriesReject reason;
-} Recorder;
-
-static void
-recorder_append (
-    GString *out, const char *metric, const AstraLabel *labels, guint n_labels, double value, gint64 ts)
-{
-	g_string_append_printf (out, "%s{", metric);
-	for (guint i = 0; i < n_labels; i++)
-		g_string_append_printf (out, "%s%s=%s", i > 0 ? "," : "", labels[i].name, labels[i].value);
-	g_string_append (out, "} ");
-	astra_json_format_number (out, value);
-	g_string_append_printf (out, " %" G_GINT64_FORMAT "\n", ts);
-}
-
-static gboolean
-recorder_sink (const char *metric,
-	       const AstraLabel *labels,
-	       guint n_labels,
-	       double value,
-	       gint64 timestamp_us,
-	       AstraSeriesReject *reject,
-	       gpointer user_data)
-{
-	Recorder *rec = user_data;
-
-	rec->n_calls++;
-	ck_assert_msg (isfinite (value), "%s: not finite", metric);
-	if (rec->refuse != NULL && strstr (metric, rec->refuse) != NULL) {
-		*reject = rec->reason;
-		return FALSE;
-	}
-	recorder_append (rec->out, metric, labels, n_labels, value, timestamp_us);
-	return TRUE;
-}
-
 /* parses @body; the recorded samples (free with g_free) */
 static char *
 parse_full (const char *body,
 	    gsize len,
 	    AstraPrecision precision,
-	    Recorder *rec,
+	    AstraCheckRecorder *rec,
 	    AstraIngestStats *stats,
 	    GError **error)
 {
 	gboolean ok;
 
 	rec->out = g_string_new (NULL);
-	ok = astra_line_protocol_parse (body, len, precision, NOW, recorder_sink, rec, stats, error);
+	ok = astra_line_protocol_parse (body, len, precision, NOW, astra_check_recorder_sink, rec, stats, error);
 	ck_assert_int_eq (ok, error == NULL || *error == NULL);
 	ck_assert_uint_eq (stats->n_samples + stats->n_rejected, rec->n_calls);
 	ck_assert_int_eq (ok, stats->first_bad_line == 0);
@@ -91,7 +51,7 @@ parse_good (const char *body, AstraPrecision precision, AstraIngestStats *stats)
 {
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats_local = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 	char *out =
 	    parse_full (body, strlen (body), precision, &rec, stats != NULL ? stats : &stats_local, &error);
 
@@ -106,7 +66,7 @@ parse_bad (const char *body, gsize len, AstraIngestStats *stats, char **samples)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *out = NULL;
 	AstraIngestStats stats_local = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 
 	out = parse_full (body, len, ASTRA_PRECISION_NS, &rec, stats != NULL ? stats : &stats_local, &error);
 	ck_assert_msg (error != NULL, "'%s' was accepted", body);
@@ -343,7 +303,7 @@ START_TEST (test_not_nul_terminated)
 		g_autofree char *copy = g_memdup2 (texts[i], len);
 		g_autoptr(GError) error = NULL;
 		AstraIngestStats stats = { 0 };
-		Recorder rec = { 0 };
+		AstraCheckRecorder rec = { 0 };
 		g_autofree char *out = parse_full (copy, len, ASTRA_PRECISION_NS, &rec, &stats, &error);
 
 		ck_assert_uint_eq (stats.n_lines, 1);
@@ -359,7 +319,7 @@ START_TEST (test_telegraf_fixture)
 	g_autofree char *body = astra_check_read_file (path, &len);
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 	g_autofree char *samples = parse_full (body, len, ASTRA_PRECISION_NS, &rec, &stats, &error);
 
 	astra_assert_no_error (error);
@@ -587,18 +547,18 @@ END_TEST
 START_TEST (test_stats_optional)
 {
 	g_autoptr(GError) error = NULL;
-	Recorder rec = { .out = g_string_new (NULL) };
+	AstraCheckRecorder rec = { .out = g_string_new (NULL) };
 
-	ck_assert (!astra_line_protocol_parse ("m f=1\nm", 7, ASTRA_PRECISION_NS, NOW, recorder_sink, &rec,
+	ck_assert (!astra_line_protocol_parse ("m f=1\nm", 7, ASTRA_PRECISION_NS, NOW, astra_check_recorder_sink, &rec,
 					       NULL, &error));
 	ck_assert_str_eq (error->message, "line 2: missing fields");
 	ck_assert (
-	    astra_line_protocol_parse ("m f=1", 5, ASTRA_PRECISION_NS, NOW, recorder_sink, &rec, NULL, NULL));
+	    astra_line_protocol_parse ("m f=1", 5, ASTRA_PRECISION_NS, NOW, astra_check_recorder_sink, &rec, NULL, NULL));
 	ck_assert (
-	    !astra_line_protocol_parse ("m", 1, ASTRA_PRECISION_NS, NOW, recorder_sink, &rec, NULL, NULL));
+	    !astra_line_protocol_parse ("m", 1, ASTRA_PRECISION_NS, NOW, astra_check_recorder_sink, &rec, NULL, NULL));
 	/* an empty body may come as NULL (g_bytes_get_data() of an empty GBytes) */
 	ck_assert (
-	    astra_line_protocol_parse (NULL, 0, ASTRA_PRECISION_NS, NOW, recorder_sink, &rec, NULL, NULL));
+	    astra_line_protocol_parse (NULL, 0, ASTRA_PRECISION_NS, NOW, astra_check_recorder_sink, &rec, NULL, NULL));
 	ck_assert_str_eq (rec.out->str, "m_f{} 1 1766000000000000\nm_f{} 1 1766000000000000\n");
 	g_string_free (rec.out, TRUE);
 }
@@ -622,7 +582,7 @@ START_TEST (test_timestamp_range)
 	g_autofree char *expected = g_strdup_printf ("line 1: timestamp out of range '%s'", c->timestamp);
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { 0 };
+	AstraCheckRecorder rec = { 0 };
 	g_autofree char *samples = parse_full (body, strlen (body), c->precision, &rec, &stats, &error);
 
 	ck_assert_msg (error != NULL, "%s accepted", body);
@@ -669,7 +629,7 @@ START_TEST (test_sink_refuses)
 			   "m f=7 4\n";
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { .refuse = "bad", .reason = ASTRA_SERIES_REJECT_CARDINALITY };
+	AstraCheckRecorder rec = { .refuse = "bad", .reason = ASTRA_SERIES_REJECT_CARDINALITY };
 	g_autofree char *samples = parse_full (body, strlen (body), ASTRA_PRECISION_NS, &rec, &stats, &error);
 
 	ck_assert_ptr_nonnull (error);
@@ -689,7 +649,7 @@ START_TEST (test_sink_refuses_after_bad_line)
 	const char *body = "m f= 1\nm bad=1 2\n";
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { .refuse = "bad", .reason = ASTRA_SERIES_REJECT_NAME };
+	AstraCheckRecorder rec = { .refuse = "bad", .reason = ASTRA_SERIES_REJECT_NAME };
 	g_autofree char *samples = parse_full (body, strlen (body), ASTRA_PRECISION_NS, &rec, &stats, &error);
 
 	ck_assert_str_eq (error->message, "line 1: field 'f' has no value");
@@ -702,7 +662,7 @@ START_TEST (test_sink_refuses_without_reason)
 {
 	g_autoptr(GError) error = NULL;
 	AstraIngestStats stats = { 0 };
-	Recorder rec = { .refuse = "m", .reason = ASTRA_SERIES_REJECT_NONE };
+	AstraCheckRecorder rec = { .refuse = "m", .reason = ASTRA_SERIES_REJECT_NONE };
 	g_autofree char *samples = parse_full ("m value=1", 9, ASTRA_PRECISION_NS, &rec, &stats, &error);
 
 	ck_assert_str_eq (error->message, "line 1: sample rejected (metric 'm')");
@@ -779,7 +739,7 @@ checking_sink (const char *metric,
 		*reject = ASTRA_SERIES_REJECT_NAME;
 		return FALSE;
 	}
-	recorder_append (out, metric, labels, n_labels, value, timestamp_us);
+	astra_check_recorder_append (out, metric, labels, n_labels, value, timestamp_us);
 	return TRUE;
 }
 

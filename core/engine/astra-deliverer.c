@@ -4,7 +4,6 @@
 
 #include "config.h"
 
-
 #include "astra-deliverer.h"
 
 /* a Retry-After beyond this (30 days) is taken as this: max-age or the schedule ends it anyway */
